@@ -1,0 +1,52 @@
+"""The FastAPI application: routers, error mapping, metrics."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shopsense import __version__
+from shopsense.api import problems
+from shopsense.api.metrics import MetricsMiddleware
+from shopsense.api.routes import catalog, ops, privacy, tracking
+from shopsense.catalog import ProductIn
+from shopsense.db.session import Database
+from shopsense.marketing.spend import SpendIn
+from shopsense.settings import Settings, get_settings
+from shopsense.tracking.schema import Event
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """An app bound to ``db`` (default: the one the settings name)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="shopsense",
+        version=__version__,
+        description="Tracking, catalog, personalization and analytics for online shops.",
+    )
+    app.state.settings = settings
+    app.state.db = db or Database.from_settings(settings)
+    problems.install(app)
+    app.add_middleware(MetricsMiddleware)
+    for router in (tracking.router, catalog.router, privacy.router, ops.router):
+        app.include_router(router)
+    _document_raw_bodies(app)
+    return app
+
+
+def _document_raw_bodies(app: FastAPI) -> None:
+    """Bodies read raw (for the size limits) still appear with their schema in /docs."""
+    original = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (Event, ProductIn, SpendIn):
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(model_schema.pop("$defs", {}))
+            components[model.__name__] = model_schema
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,23 @@
+"""``DELETE /users/{user_id}``: erasure."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from shopsense.api.deps import DbDep, SecretKey
+from shopsense.privacy.erase import erase_user
+
+router = APIRouter(tags=["privacy"])
+
+
+class EraseResponse(BaseModel):
+    user_id: str
+    erased: dict[str, int]
+
+
+@router.delete("/users/{user_id}", response_model=EraseResponse)
+def delete_user(user_id: str, _: SecretKey, db: DbDep) -> EraseResponse:
+    """Erase everything shopsense holds about the user; answers the rows erased per table."""
+    with db.write() as conn:
+        return EraseResponse(user_id=user_id, erased=erase_user(conn, user_id))

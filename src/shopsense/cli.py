@@ -1,0 +1,286 @@
+"""The ``shopsense`` command line: serve, demo, db, keys, import, generate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from shopsense.db.session import Database
+from shopsense.importers.summary import ImportSummary
+from shopsense.progress import rich_reporter
+from shopsense.settings import Settings, get_settings
+
+app = typer.Typer(help="shopsense: personalization and analytics for online shops.")
+db_app = typer.Typer(help="Database schema.")
+keys_app = typer.Typer(help="API keys (only their hashes are stored).")
+import_app = typer.Typer(help="Import data into the event store.")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(import_app, name="import")
+console = Console()
+
+
+def _database(settings: Settings) -> Database:
+    from shopsense.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    return Database.from_settings(settings)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema of SHOPSENSE_DATABASE_URL to the newest revision."""
+    from shopsense.db.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    console.print(f"database at {_safe_url(settings.database_url)} is up to date")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@keys_app.command("create")
+def keys_create(
+    scope: Annotated[str, typer.Option(help="write (browser-safe) or secret (everything)")],
+    name: Annotated[str | None, typer.Option(help="A label to recognise the key by")] = None,
+) -> None:
+    """Create a key and print it once."""
+    from shopsense.auth.keys import SCOPES, create_key
+
+    if scope not in SCOPES:
+        raise typer.BadParameter(f"scope must be one of {', '.join(SCOPES)}")
+    db = _database(get_settings())
+    with db.write() as conn:
+        key = create_key(conn, scope, name)
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys by prefix, scope and state."""
+    from shopsense.auth.keys import list_keys
+
+    db = _database(get_settings())
+    with db.read() as conn:
+        keys = list_keys(conn)
+    table = Table("id", "prefix", "scope", "name", "created (UTC)", "revoked (UTC)")
+    for k in keys:
+        table.add_row(
+            str(k.id),
+            k.prefix + "…",
+            k.scope,
+            k.name or "",
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="The key, its printed prefix or id")],
+) -> None:
+    """Revoke a key; it stops working at once."""
+    from shopsense.auth.keys import revoke_key
+    from shopsense.errors import NotFound
+
+    db = _database(get_settings())
+    try:
+        with db.write() as conn:
+            n = revoke_key(conn, key.rstrip("…"))
+    except NotFound as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"revoked {n} key(s)")
+
+
+def _print_summary(summary: ImportSummary) -> None:
+    table = Table("what", "count")
+    for key, value in summary.counts.items():
+        table.add_row(key, f"{value:,}")
+    table.add_row("rejected", f"{len(summary.rejected):,}")
+    console.print(table)
+    for r in summary.rejected[:10]:
+        console.print(f"[yellow]rejected {r}[/yellow]")
+    console.print(f"done in {summary.seconds:.1f} s")
+
+
+@import_app.command("online-retail")
+def import_online_retail_cmd(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".csv or .csv.gz")],
+) -> None:
+    """Import the UCI Online Retail file: products, customers, orders and refunds."""
+    from shopsense.importers.online_retail import import_online_retail
+
+    settings = get_settings()
+    db = _database(settings)
+    with rich_reporter() as reporter:
+        summary = import_online_retail(db, path, settings=settings, reporter=reporter)
+    _print_summary(summary)
+
+
+@import_app.command("events")
+def import_events_cmd(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON lines")],
+) -> None:
+    """Import contract events, one JSON object a line, with the API's validation."""
+    from shopsense.importers.events import import_events
+
+    settings = get_settings()
+    db = _database(settings)
+    with rich_reporter() as reporter:
+        summary = import_events(db, path, settings=settings, reporter=reporter)
+    _print_summary(summary)
+
+
+@import_app.command("orders")
+def import_orders_cmd(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, a line an item")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="column=field, e.g. 'Order Number=order_id'"),
+    ] = None,
+) -> None:
+    """Import any shop's order export; columns are mapped to order fields with --map."""
+    from shopsense.importers.orders import import_orders, parse_mapping
+
+    settings = get_settings()
+    db = _database(settings)
+    with rich_reporter() as reporter:
+        summary = import_orders(
+            db, path, parse_mapping(map_ or []), settings=settings, reporter=reporter
+        )
+    _print_summary(summary)
+
+
+@import_app.command("spend")
+def import_spend_cmd(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV")],
+) -> None:
+    """Import marketing spend: columns date, channel, campaign, amount."""
+    from shopsense.importers.spend import import_spend
+
+    settings = get_settings()
+    db = _database(settings)
+    with rich_reporter() as reporter:
+        summary = import_spend(db, path, reporter=reporter)
+    _print_summary(summary)
+
+
+def _ground_truth_path(settings: Settings, given: Path | None) -> Path:
+    if given is not None:
+        return given
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database)).resolve().parent / "ground_truth.json"
+    return Path.cwd() / "ground_truth.json"
+
+
+@app.command()
+def generate(
+    users: Annotated[int, typer.Option(min=1, help="Customers")] = 10_000,
+    products: Annotated[int, typer.Option(min=10, help="Catalog size")] = 500,
+    days: Annotated[int, typer.Option(min=1, help="Days of history")] = 90,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same store)")] = 42,
+    ground_truth: Annotated[Path | None, typer.Option(help="Where to write the truth")] = None,
+) -> None:
+    """Generate a demo store with planted, known traits into the configured database."""
+    from shopsense.demo.generator import StoreSpec, generate_store
+
+    settings = get_settings()
+    db = _database(settings)
+    spec = StoreSpec(users=users, products=products, days=days, seed=seed)
+    with rich_reporter() as reporter:
+        truth = generate_store(db, spec, settings=settings, reporter=reporter)
+    out = _ground_truth_path(settings, ground_truth)
+    out.write_text(json.dumps(truth, indent=1, default=str))
+    console.print(f"store generated; ground truth written to {out}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default SHOPSENSE_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default SHOPSENSE_PORT, 8080)")] = None,
+) -> None:
+    """Run the HTTP server."""
+    settings = get_settings()
+    _serve(settings, _database(settings), host or settings.host, port or settings.port)
+
+
+def _serve(settings: Settings, db: Database, host: str, port: int) -> None:
+    import uvicorn
+
+    from shopsense.api.app import create_app
+    from shopsense.api.metrics import configure_logging
+
+    configure_logging(settings.log_json)
+    uvicorn.run(create_app(settings, db), host=host, port=port, access_log=False)
+
+
+@app.command()
+def demo(
+    users: Annotated[int, typer.Option(min=1)] = 3_000,
+    products: Annotated[int, typer.Option(min=10)] = 400,
+    days: Annotated[int, typer.Option(min=1)] = 90,
+    seed: Annotated[int, typer.Option()] = 42,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server")] = True,
+) -> None:
+    """Generate a demo store into the database if it is empty, then start the server and
+    print its URLs and keys."""
+    from shopsense.auth.keys import create_key
+    from shopsense.db.models import activity_table
+    from shopsense.demo.generator import StoreSpec, generate_store
+
+    settings = get_settings()
+    db = _database(settings)
+    with db.read() as conn:
+        events = conn.execute(select(func.count()).select_from(activity_table)).scalar_one()
+    if events == 0:
+        console.print(
+            f"generating a demo store: {users:,} users, {products:,} products, {days} days"
+        )
+        spec = StoreSpec(users=users, products=products, days=days, seed=seed)
+        with rich_reporter() as reporter:
+            truth = generate_store(db, spec, settings=settings, reporter=reporter)
+        out = _ground_truth_path(settings, None)
+        out.write_text(json.dumps(truth, indent=1, default=str))
+    else:
+        console.print(f"the database already holds {events:,} events; generation skipped")
+    if settings.write_key and settings.secret_key:
+        write_key = settings.write_key.get_secret_value()
+        secret_key = settings.secret_key.get_secret_value()
+    else:
+        with db.write() as conn:
+            write_key = create_key(conn, "write", "demo")
+            secret_key = create_key(conn, "secret", "demo")
+    host = host or settings.host
+    port = port or settings.port
+    base = f"http://{host}:{port}"
+    console.print(f"\n[bold]shopsense demo[/bold] at {base}")
+    for label, path in (("API docs", "/docs"), ("health", "/health"), ("metrics", "/metrics")):
+        console.print(f"  {label:<10} {base}{path}")
+    console.print(f"  write key  {write_key}")
+    console.print(f"  secret key {secret_key}")
+    console.print(
+        f"\ntry: curl -s -H 'Authorization: Bearer {secret_key}' {base}/catalog/products/P0001"
+    )
+    if serve_:
+        _serve(settings, db, host, port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,282 @@
+"""Tables. ``user_activity`` is the source of truth; orders, refunds and users are derived
+from it in the same transaction and can be rebuilt from it.
+
+Timestamps are stored as naive UTC on every backend, so SQLite and PostgreSQL compare and
+sort them the same way. Money is ``NUMERIC`` read back as float.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+Money = Numeric(14, 4, asdecimal=False)
+Id = String(255)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UserActivity(Base):
+    """One tracked event, with its corrected time and parsed context."""
+
+    __tablename__ = "user_activity"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    type: Mapped[str] = mapped_column(String(40), nullable=False)
+    user_id: Mapped[str | None] = mapped_column(Id)
+    anonymous_id: Mapped[str | None] = mapped_column(Id)
+    session_id: Mapped[str | None] = mapped_column(Id)
+    timestamp: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    client_timestamp: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    timestamp_clamped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    is_bot: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # commerce
+    product_id: Mapped[str | None] = mapped_column(Id)
+    category: Mapped[str | None] = mapped_column(String(500))
+    brand: Mapped[str | None] = mapped_column(String(255))
+    price: Mapped[float | None] = mapped_column(Money)
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    order_id: Mapped[str | None] = mapped_column(Id)
+    revenue: Mapped[float | None] = mapped_column(Money)
+    discount: Mapped[float | None] = mapped_column(Money)
+    coupon: Mapped[str | None] = mapped_column(String(255))
+    items: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
+    query: Mapped[str | None] = mapped_column(String(1000))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    review_text: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    # attribution
+    recommendation_id: Mapped[str | None] = mapped_column(Id)
+    bundle_id: Mapped[str | None] = mapped_column(Id)
+    position: Mapped[int | None] = mapped_column(Integer)
+    experiment: Mapped[str | None] = mapped_column(String(255))
+    variant: Mapped[str | None] = mapped_column(String(255))
+    # context
+    device_type: Mapped[str | None] = mapped_column(String(20))
+    browser: Mapped[str | None] = mapped_column(String(100))
+    os: Mapped[str | None] = mapped_column(String(100))
+    user_agent: Mapped[str | None] = mapped_column(String(1000))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    page_path: Mapped[str | None] = mapped_column(String(2000))
+    referrer: Mapped[str | None] = mapped_column(String(2000))
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    utm_term: Mapped[str | None] = mapped_column(String(255))
+    utm_content: Mapped[str | None] = mapped_column(String(255))
+    time_spent: Mapped[float | None] = mapped_column(Float)
+    scroll_depth: Mapped[float | None] = mapped_column(Float)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+    __table_args__ = (
+        Index("ix_user_activity_user_time", "user_id", "timestamp"),
+        Index("ix_user_activity_product_time", "product_id", "timestamp"),
+        Index("ix_user_activity_type_time", "type", "timestamp"),
+        Index("ix_user_activity_anonymous", "anonymous_id"),
+        Index("ix_user_activity_session", "session_id"),
+        Index("ix_user_activity_timestamp", "timestamp"),
+    )
+
+
+class User(Base):
+    """An identified customer; first/last seen span every event of theirs."""
+
+    __tablename__ = "users"
+
+    user_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_seen: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    signup_at: Mapped[datetime | None] = mapped_column(DateTime)
+    signup_channel: Mapped[str | None] = mapped_column(String(255))
+
+
+class UserIdentity(Base):
+    """An anonymous id merged into a user (first identify wins, as in Segment)."""
+
+    __tablename__ = "user_identities"
+
+    anonymous_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[str] = mapped_column(Id, nullable=False, index=True)
+    merged_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class Product(Base):
+    """Catalog entry. ``cost_estimated`` marks a cost derived from the default margin."""
+
+    __tablename__ = "products"
+
+    product_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    description: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(500), index=True)
+    brand: Mapped[str | None] = mapped_column(String(255), index=True)
+    price: Mapped[float] = mapped_column(Money, nullable=False)
+    cost: Mapped[float] = mapped_column(Money, nullable=False)
+    cost_estimated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    stock: Mapped[int | None] = mapped_column(Integer)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    tags: Mapped[list[str] | None] = mapped_column(Json)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class Order(Base):
+    """A purchase, derived from its ``purchase`` event; refunds adjust status and amount."""
+
+    __tablename__ = "orders"
+
+    order_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    user_id: Mapped[str | None] = mapped_column(Id)
+    anonymous_id: Mapped[str | None] = mapped_column(Id)
+    session_id: Mapped[str | None] = mapped_column(Id)
+    placed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="placed")
+    revenue: Mapped[float] = mapped_column(Money, nullable=False)
+    discount: Mapped[float] = mapped_column(Money, nullable=False, default=0)
+    coupon: Mapped[str | None] = mapped_column(String(255))
+    refunded_amount: Mapped[float] = mapped_column(Money, nullable=False, default=0)
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (
+        Index("ix_orders_user_time", "user_id", "placed_at"),
+        Index("ix_orders_placed_at", "placed_at"),
+    )
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(
+        Id, ForeignKey("orders.order_id", ondelete="CASCADE"), nullable=False
+    )
+    line: Mapped[int] = mapped_column(Integer, nullable=False)
+    product_id: Mapped[str] = mapped_column(Id, nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    price: Mapped[float] = mapped_column(Money, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("order_id", "line"),
+        Index("ix_order_items_product", "product_id"),
+    )
+
+
+class Refund(Base):
+    """A refund, derived from its ``order_refunded`` event. ``order_id`` names the refunded
+    order, which may be unknown to shopsense (imported credit notes)."""
+
+    __tablename__ = "refunds"
+
+    refund_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    order_id: Mapped[str] = mapped_column(Id, nullable=False, index=True)
+    user_id: Mapped[str | None] = mapped_column(Id, index=True)
+    anonymous_id: Mapped[str | None] = mapped_column(Id)
+    refunded_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
+    amount: Mapped[float] = mapped_column(Money, nullable=False)
+
+
+class RefundItem(Base):
+    __tablename__ = "refund_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    refund_id: Mapped[str] = mapped_column(
+        String(100), ForeignKey("refunds.refund_id", ondelete="CASCADE"), nullable=False
+    )
+    line: Mapped[int] = mapped_column(Integer, nullable=False)
+    product_id: Mapped[str] = mapped_column(Id, nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    price: Mapped[float] = mapped_column(Money, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("refund_id", "line"),
+        Index("ix_refund_items_product", "product_id"),
+    )
+
+
+class ApiKey(Base):
+    """A CLI-made key; only the SHA-256 of the key is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False)
+    key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    scope: Mapped[str] = mapped_column(String(10), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class MarketingSpend(Base):
+    """Spend per day, channel and campaign; a repeat post of the same key replaces the amount."""
+
+    __tablename__ = "marketing_spend"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    date: Mapped[date] = mapped_column(Date, nullable=False)
+    channel: Mapped[str] = mapped_column(String(255), nullable=False)
+    campaign: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    amount: Mapped[float] = mapped_column(Money, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (UniqueConstraint("date", "channel", "campaign"),)
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+# Core tables, for the set-based statements of the engines.
+activity_table = _table(UserActivity)
+users_table = _table(User)
+identities_table = _table(UserIdentity)
+products_table = _table(Product)
+orders_table = _table(Order)
+order_items_table = _table(OrderItem)
+refunds_table = _table(Refund)
+refund_items_table = _table(RefundItem)
+api_keys_table = _table(ApiKey)
+spend_table = _table(MarketingSpend)

@@ -1,0 +1,1 @@
+"""Importers: real data sets and shop exports into the event store."""

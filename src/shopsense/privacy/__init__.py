@@ -1,0 +1,1 @@
+"""Privacy: erasure of a user."""
