@@ -1,0 +1,87 @@
+"""DELETE /users/{user_id} erases every row about the user and answers the counts."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from shopsense.db.models import (
+    activity_table,
+    identities_table,
+    order_items_table,
+    orders_table,
+    refunds_table,
+    users_table,
+)
+from shopsense.db.session import Database
+
+
+def _events(user: str) -> list[dict[str, object]]:
+    return [
+        {"event_id": f"{user}-1", "type": "page_view", "anonymous_id": f"anon-{user}"},
+        {"event_id": f"{user}-2", "type": "login", "anonymous_id": f"anon-{user}", "user_id": user},
+        {
+            "event_id": f"{user}-3",
+            "type": "purchase",
+            "user_id": user,
+            "order_id": f"O-{user}",
+            "items": [{"product_id": "A", "price": 2.0}, {"product_id": "B", "price": 3.0}],
+        },
+        {
+            "event_id": f"{user}-4",
+            "type": "order_refunded",
+            "user_id": user,
+            "order_id": f"O-{user}",
+        },
+    ]
+
+
+def _count(db: Database, table, **where: str) -> int:  # type: ignore[no-untyped-def]
+    with db.read() as conn:
+        stmt = select(func.count()).select_from(table)
+        for column, value in where.items():
+            stmt = stmt.where(table.c[column] == value)
+        return int(conn.execute(stmt).scalar_one())
+
+
+def test_erase_removes_the_user_and_only_the_user(
+    client: TestClient, write_headers: dict[str, str], secret_headers: dict[str, str], db: Database
+) -> None:
+    batch = {"batch": _events("alice") + _events("bob")}
+    assert (
+        client.post("/analytics/track-activity", json=batch, headers=write_headers).json()[
+            "accepted"
+        ]
+        == 8
+    )
+    answer = client.delete("/users/alice", headers=secret_headers)
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "user_id": "alice",
+        "erased": {
+            "user_activity": 4,
+            "refund_items": 0,
+            "refunds": 1,
+            "order_items": 2,
+            "orders": 1,
+            "user_identities": 1,
+            "users": 1,
+        },
+    }
+    assert _count(db, activity_table, anonymous_id="anon-alice") == 0
+    assert _count(db, activity_table, user_id="bob") == 4
+    assert _count(db, orders_table) == 1
+    assert _count(db, order_items_table) == 2
+    assert _count(db, refunds_table) == 1
+    assert _count(db, identities_table) == 1
+    assert _count(db, users_table) == 1
+
+
+def test_erasing_an_unknown_user_is_404(client: TestClient, secret_headers: dict[str, str]) -> None:
+    answer = client.delete("/users/nobody", headers=secret_headers)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_erase_needs_the_secret_key(client: TestClient, write_headers: dict[str, str]) -> None:
+    assert client.delete("/users/alice", headers=write_headers).status_code == 403
