@@ -50,3 +50,13 @@ class Forbidden(ShopsenseError):
 class ServiceUnavailable(ShopsenseError):
     status = 503
     title = "Service unavailable"
+
+
+class NotFitted(ShopsenseError):
+    status = 409
+    title = "Model not fitted"
+
+
+class ConvergenceError(ShopsenseError):
+    status = 422
+    title = "Model did not converge"
