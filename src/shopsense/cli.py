@@ -20,9 +20,11 @@ app = typer.Typer(help="shopsense: personalization and analytics for online shop
 db_app = typer.Typer(help="Database schema.")
 keys_app = typer.Typer(help="API keys (only their hashes are stored).")
 import_app = typer.Typer(help="Import data into the event store.")
+profiles_app = typer.Typer(help="Customer profiles, value and segments.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
+app.add_typer(profiles_app, name="profiles")
 console = Console()
 
 
@@ -175,6 +177,30 @@ def import_spend_cmd(
     with rich_reporter() as reporter:
         summary = import_spend(db, path, reporter=reporter)
     _print_summary(summary)
+
+
+@profiles_app.command("rebuild")
+def profiles_rebuild(
+    as_of: Annotated[
+        str | None, typer.Option(help="ISO date or datetime (UTC); default now")
+    ] = None,
+) -> None:
+    """Recompute every profile, the CLV models and the segments, set-based."""
+    from shopsense.api.params import parse_as_of
+    from shopsense.profiles import ProfileEngine
+
+    settings = get_settings()
+    engine = ProfileEngine(_database(settings), settings)
+    with rich_reporter() as reporter:
+        summary = engine.rebuild(parse_as_of(as_of), reporter=reporter)
+    models = summary.value_models
+    console.print(
+        f"{summary.users:,} profiles ({summary.buyers:,} buyers) "
+        f"as of {summary.as_of:%Y-%m-%d %H:%M} in {summary.seconds:.1f} s"
+    )
+    for name, params in (("BG/NBD", models.beta_geo), ("Gamma-Gamma", models.gamma_gamma)):
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in params.items()) if params else "not fitted"
+        console.print(f"  {name}: {shown}")
 
 
 def _ground_truth_path(settings: Settings, given: Path | None) -> Path:

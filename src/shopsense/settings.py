@@ -58,6 +58,38 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="Largest request body.")
     max_batch_events: int = Field(default=1000, description="Most events in one batch.")
     max_event_bytes: int = Field(default=32 * 1024, description="Largest single event.")
+    clv_high: float = Field(
+        default=1000.0, description="Predicted 12-month CLV above which a user is high value."
+    )
+    clv_medium: float = Field(
+        default=200.0, description="Predicted 12-month CLV from which a user is medium value."
+    )
+    clv_discount_rate: float = Field(
+        default=0.01, ge=0.0, lt=1.0, description="Monthly discount rate of predicted CLV."
+    )
+    at_risk_alive: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Alive probability under which a buyer is at risk."
+    )
+    churned_alive: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="Alive probability under which a buyer churned."
+    )
+    at_risk_recency_factor: float = Field(
+        default=2.0,
+        gt=0.0,
+        description="At risk when days since the last order exceed this many inter-purchase times.",
+    )
+    churn_inactive_days: float = Field(
+        default=180.0, gt=0.0, description="Churned after this many days without any event."
+    )
+    retention_uplift: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="Share of a segment's at-stake value a retention action is expected to save.",
+    )
+    retention_offer_cost: float = Field(
+        default=5.0, ge=0.0, description="Cost of one retention offer to one user."
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     log_json: bool = Field(default=True, description="Structured JSON logs on stderr.")

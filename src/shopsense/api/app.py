@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from shopsense import __version__
 from shopsense.api import problems
 from shopsense.api.metrics import MetricsMiddleware
-from shopsense.api.routes import catalog, ops, privacy, tracking
+from shopsense.api.routes import catalog, ops, privacy, profiles, tracking
 from shopsense.catalog import ProductIn
 from shopsense.db.session import Database
 from shopsense.marketing.spend import SpendIn
@@ -27,7 +27,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db or Database.from_settings(settings)
     problems.install(app)
     app.add_middleware(MetricsMiddleware)
-    for router in (tracking.router, catalog.router, privacy.router, ops.router):
+    for router in (
+        tracking.router,
+        catalog.router,
+        profiles.router,
+        privacy.router,
+        ops.router,
+    ):
         app.include_router(router)
     _document_raw_bodies(app)
     return app

@@ -265,6 +265,72 @@ class MarketingSpend(Base):
     __table_args__ = (UniqueConstraint("date", "channel", "campaign"),)
 
 
+class UserBehaviorProfile(Base):
+    """A user's behaviour, value and segments as of ``as_of`` (derived, rebuildable).
+
+    Scalars that segments and lists filter on are columns; distributions live in ``details``.
+    Definitions: ``docs/metrics.md``.
+    """
+
+    __tablename__ = "user_behavior_profile"
+
+    user_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    as_of: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    first_seen: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_seen: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    events: Mapped[int] = mapped_column(Integer, nullable=False)
+    sessions: Mapped[int] = mapped_column(Integer, nullable=False)
+    sessions_30d: Mapped[int] = mapped_column(Integer, nullable=False)
+    orders: Mapped[int] = mapped_column(Integer, nullable=False)
+    revenue: Mapped[float] = mapped_column(Money, nullable=False)
+    refunded: Mapped[float] = mapped_column(Money, nullable=False)
+    aov: Mapped[float | None] = mapped_column(Money)
+    orders_per_30d: Mapped[float] = mapped_column(Float, nullable=False)
+    mean_interpurchase_days: Mapped[float | None] = mapped_column(Float)
+    first_order_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_order_at: Mapped[datetime | None] = mapped_column(DateTime)
+    recency_days: Mapped[float | None] = mapped_column(Float)
+    days_since_seen: Mapped[float] = mapped_column(Float, nullable=False)
+    preferred_hour: Mapped[int] = mapped_column(Integer, nullable=False)
+    preferred_day: Mapped[int] = mapped_column(Integer, nullable=False)
+    main_device: Mapped[str | None] = mapped_column(String(20))
+    brand_loyalty: Mapped[float | None] = mapped_column(Float)
+    top_brand_share: Mapped[float | None] = mapped_column(Float)
+    brand_hhi: Mapped[float | None] = mapped_column(Float)
+    brand_switch_rate: Mapped[float | None] = mapped_column(Float)
+    price_percentile: Mapped[float | None] = mapped_column(Float)
+    discount_share: Mapped[float | None] = mapped_column(Float)
+    promotion_response: Mapped[float | None] = mapped_column(Float)
+    price_sensitivity: Mapped[float | None] = mapped_column(Float)
+    price_tier: Mapped[str | None] = mapped_column(String(10))
+    mean_session_seconds: Mapped[float | None] = mapped_column(Float)
+    events_per_session: Mapped[float | None] = mapped_column(Float)
+    view_to_cart: Mapped[float | None] = mapped_column(Float)
+    recommendation_ctr: Mapped[float | None] = mapped_column(Float)
+    engagement_score: Mapped[float] = mapped_column(Float, nullable=False)
+    engagement_level: Mapped[str] = mapped_column(String(10), nullable=False)
+    probability_alive: Mapped[float | None] = mapped_column(Float)
+    expected_purchases_90d: Mapped[float | None] = mapped_column(Float)
+    predicted_clv_12m: Mapped[float | None] = mapped_column(Money)
+    value_segment: Mapped[str | None] = mapped_column(String(20), index=True)
+    lifecycle_segment: Mapped[str | None] = mapped_column(String(20), index=True)
+    rfm_score: Mapped[str | None] = mapped_column(String(3))
+    rfm_segment: Mapped[str | None] = mapped_column(String(30), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(Json, nullable=False)
+
+
+class ModelState(Base):
+    """Small fitted state the server reads (e.g. CLV parameters and RFM cut points)."""
+
+    __tablename__ = "model_state"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fitted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    as_of: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    state: Mapped[dict[str, Any]] = mapped_column(Json, nullable=False)
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -280,3 +346,5 @@ refunds_table = _table(Refund)
 refund_items_table = _table(RefundItem)
 api_keys_table = _table(ApiKey)
 spend_table = _table(MarketingSpend)
+profiles_table = _table(UserBehaviorProfile)
+model_state_table = _table(ModelState)
