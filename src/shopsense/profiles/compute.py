@@ -40,11 +40,11 @@ def product_price_percentiles(products: pl.DataFrame) -> pl.DataFrame:
 
 def _shares(frame: pl.DataFrame, key: str, weight: str | None, name: str) -> pl.DataFrame:
     """Per user, ``[{key, share}]`` sorted by share, from (weighted) counts of ``key``."""
-    w = pl.col(weight) if weight else pl.lit(1.0)
+    n = pl.col(weight).sum() if weight else pl.len().cast(pl.Float64)
     counted = (
         frame.filter(pl.col(key).is_not_null())
         .group_by("user_id", key)
-        .agg(w.sum().alias("n"))
+        .agg(n.alias("n"))
         .with_columns((pl.col("n") / pl.col("n").sum().over("user_id")).alias("share"))
         .sort(["user_id", "share", key], descending=[False, True, False])
     )

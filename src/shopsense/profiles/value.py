@@ -35,6 +35,7 @@ class ValueModels:
     gamma_gamma: dict[str, float] | None
     customers: int
     repeat_customers: int
+    mean_spend: float = 0.0  # all repeat buyers' mean spend, when Gamma-Gamma is missing
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -46,6 +47,7 @@ class ValueModels:
             data.get("gamma_gamma"),
             int(data.get("customers", 0)),
             int(data.get("repeat_customers", 0)),
+            float(data.get("mean_spend", 0.0)),
         )
 
 
@@ -97,7 +99,8 @@ def fit_value_models(summary: pl.DataFrame) -> ValueModels:
                 gamma_gamma = None
         except (ConvergenceError, ValidationFailed):
             gamma_gamma = None
-    return ValueModels(beta_geo, gamma_gamma, summary.height, repeat.height)
+    mean_spend = float(repeat["monetary_value"].to_numpy().mean()) if repeat.height else 0.0
+    return ValueModels(beta_geo, gamma_gamma, summary.height, repeat.height, mean_spend)
 
 
 def predict_value(
@@ -105,7 +108,7 @@ def predict_value(
 ) -> pl.DataFrame:
     """``probability_alive``, ``expected_purchases_90d`` and ``predicted_clv_12m`` per buyer.
     Without a Gamma-Gamma fit the expected spend is the buyer's own mean (or the mean of all
-    buyers for one-time buyers)."""
+    repeat buyers, from the fit, for one-time buyers)."""
     out = summary.select("user_id")
     if summary.is_empty() or models.beta_geo is None:
         return out.with_columns(
@@ -120,10 +123,12 @@ def predict_value(
     if models.gamma_gamma is not None:
         ggf = GammaGammaModel()
         ggf.params_ = models.gamma_gamma
-        spend = ggf.conditional_expected_average_profit(x, monetary)
+        # Repeat days that were refunded in full carry no spend signal: population mean.
+        spend = ggf.conditional_expected_average_profit(
+            np.where(monetary > 0, x.to_numpy(), 0), monetary
+        )
     else:
-        repeat_mean = monetary[monetary > 0].mean() if (monetary > 0).any() else 0.0
-        spend = np.where(monetary > 0, monetary, repeat_mean)
+        spend = np.where(monetary > 0, monetary, models.mean_spend)
 
     clv = customer_lifetime_value(
         bgf, x, t_x, big_t, spend, time=12, discount_rate=discount_rate, freq="D"
