@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from shopsense.tracking.schema import Event, rule_errors
+from shopsense.tracking.schema import EARLIEST, Event, rule_errors
 from shopsense.tracking.useragent import parse_user_agent
 from shopsense.validation import error_list
 
@@ -32,8 +33,15 @@ ROW_COLUMNS = (
 )  # fmt: skip
 
 
+_event_values = itemgetter(*EVENT_COLUMNS)
+_context_values = itemgetter(*CONTEXT_COLUMNS)
+_NO_CONTEXT = dict.fromkeys(CONTEXT_COLUMNS)
+
+
 def naive_utc(value: datetime) -> datetime:
     """Storage form of a time: UTC without tzinfo (the same on SQLite and PostgreSQL)."""
+    if value.tzinfo is UTC:  # what the schema gives: no conversion needed
+        return value.replace(tzinfo=None)
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
@@ -46,6 +54,10 @@ class Validated:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
+class SkewOutOfRange(ValueError):
+    """The skew correction would move an event before the earliest time accepted."""
+
+
 def corrected_time(
     timestamp: datetime | None,
     sent_at: datetime | None,
@@ -53,10 +65,24 @@ def corrected_time(
     max_future: timedelta,
 ) -> tuple[datetime, bool]:
     """``received_at - (sent_at - timestamp)``; a time beyond ``received_at + max_future``
-    is clamped to ``received_at`` and flagged. All arguments are aware UTC times."""
+    is clamped to ``received_at`` and flagged. All arguments are aware UTC times.
+
+    Raises ``SkewOutOfRange`` when the corrected time would fall before 1990, the same bound
+    a timestamp is held to."""
     if timestamp is None:
         return received_at, False
-    corrected = received_at - (sent_at - timestamp) if sent_at is not None else timestamp
+    if sent_at is None:
+        corrected = timestamp
+    else:
+        skew = sent_at - timestamp
+        if skew > received_at - EARLIEST:
+            raise SkewOutOfRange(
+                "sent_at is so far after timestamp that the corrected time falls before 1990"
+            )
+        try:
+            corrected = received_at - skew
+        except OverflowError:  # beyond year 9999: far past any clamp limit
+            return received_at, True
     if corrected > received_at + max_future:
         return received_at, True
     return corrected, False
@@ -66,12 +92,16 @@ def to_row(
     event: Event, received_at: datetime, max_future: timedelta, batch_sent_at: datetime | None
 ) -> dict[str, Any]:
     """The ``user_activity`` row of a valid event."""
-    row: dict[str, Any] = {name: getattr(event, name) for name in EVENT_COLUMNS}
+    # Fields are read from the models' ``__dict__`` in one call each, not attribute by
+    # attribute: a row is built for every event tracked.
+    row: dict[str, Any] = dict(zip(EVENT_COLUMNS, _event_values(event.__dict__), strict=True))
     if row["event_id"] is None:
         row["event_id"] = uuid.uuid4().hex
     ctx = event.context
-    for name in CONTEXT_COLUMNS:
-        row[name] = getattr(ctx, name) if ctx is not None else None
+    if ctx is None:
+        row.update(_NO_CONTEXT)
+    else:
+        row.update(zip(CONTEXT_COLUMNS, _context_values(ctx.__dict__), strict=True))
     is_bot = row["device_type"] == "bot"
     ua = row["user_agent"]
     if ua and (row["device_type"] is None or row["browser"] is None or row["os"] is None):
@@ -84,7 +114,10 @@ def to_row(
         is_bot = is_bot or parse_user_agent(ua).is_bot
     row["is_bot"] = is_bot
     if event.items:
-        row["items"] = [item.model_dump() for item in event.items]
+        row["items"] = [
+            {"product_id": i.product_id, "quantity": i.quantity, "price": i.price}
+            for i in event.items
+        ]
     elif event.type in ("purchase", "order_refunded") and event.product_id and event.price:
         row["items"] = [
             {"product_id": event.product_id, "quantity": event.quantity or 1, "price": event.price}
@@ -99,6 +132,10 @@ def to_row(
     row["received_at"] = naive_utc(received_at)
     row["timestamp_clamped"] = clamped
     return row
+
+
+validate_event = Event.__pydantic_validator__.validate_python
+"""``Event.model_validate`` without its wrapper."""
 
 
 def validate_events(
@@ -135,7 +172,7 @@ def validate_events(
             )
             continue
         try:
-            event = Event.model_validate(raw)
+            event = validate_event(raw)
         except ValidationError as exc:
             out.rejected.append({"index": index, "errors": error_list(exc)})
             continue
@@ -143,6 +180,12 @@ def validate_events(
         if errors:
             out.rejected.append({"index": index, "errors": errors})
             continue
-        out.rows.append(to_row(event, received_at, max_future, batch_sent_at))
+        try:
+            row = to_row(event, received_at, max_future, batch_sent_at)
+        except SkewOutOfRange as exc:
+            err = {"loc": ["sent_at"], "msg": str(exc), "type": "value_error"}
+            out.rejected.append({"index": index, "errors": [err]})
+            continue
+        out.rows.append(row)
         out.indices.append(index)
     return out

@@ -44,7 +44,10 @@ def _check_json(value: Any, depth: int = 0) -> None:
 
 def _utc(value: datetime) -> datetime:
     """Naive times are taken as UTC; everything is answered in UTC."""
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 has no UTC form
+        raise ValueError("is out of the supported range") from None
     if value < EARLIEST:
         raise ValueError("must be 1990-01-01 or later")
     if value.year > 9000:
@@ -157,8 +160,8 @@ def rule_errors(event: Event) -> list[dict[str, Any]]:
     """Cross-field rules, each error naming the field it is about."""
     errors: list[dict[str, Any]] = []
 
-    def fail(field: str, msg: str) -> None:
-        errors.append({"loc": [field], "msg": msg, "type": "missing"})
+    def fail(field: str, msg: str, kind: str = "missing") -> None:
+        errors.append({"loc": [field], "msg": msg, "type": kind})
 
     if event.user_id is None and event.anonymous_id is None:
         fail("user_id", "user_id or anonymous_id is required")
@@ -172,6 +175,16 @@ def rule_errors(event: Event) -> list[dict[str, Any]]:
             fail("price", "a purchase event with product_id and no items requires price")
     if event.type == "review" and event.review_text is None and event.rating is None:
         fail("review_text", "a review event requires review_text or rating")
+    # An order's revenue is derived from its lines and must fit the money columns.
+    if event.items and sum(i.quantity * i.price for i in event.items) > MAX_MONEY:
+        fail("items", f"the items total more than {MAX_MONEY:,.0f}", "value_error")
+    elif (
+        not event.items
+        and event.type in ("purchase", "order_refunded")
+        and event.price is not None
+        and (event.quantity or 1) * event.price > MAX_MONEY
+    ):
+        fail("quantity", f"price x quantity is more than {MAX_MONEY:,.0f}", "value_error")
     return errors
 
 
