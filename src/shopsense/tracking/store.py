@@ -100,7 +100,7 @@ def _insert_activity(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     columns = tuple(name for name in rows[0] if name in ACTIVITY.c)
     values = _driver_columns(conn.dialect, columns, rows)
     if conn.dialect.name == "sqlite":
-        return _insert_sqlite(conn, columns, rows, list(zip(*values, strict=True)))
+        return _insert_sqlite(conn, columns, list(zip(*values, strict=True)))
     return _insert_unnest(conn, columns, values)
 
 
@@ -139,40 +139,23 @@ def _one_type(column: list[Any]) -> list[Any]:
 
 
 def _insert_sqlite(
-    conn: Connection,
-    columns: tuple[str, ...],
-    rows: list[dict[str, Any]],
-    params: list[tuple[Any, ...]],
+    conn: Connection, columns: tuple[str, ...], params: list[tuple[Any, ...]]
 ) -> set[str]:
-    """On SQLite a write transaction holds the database's only write lock from ``BEGIN
-    IMMEDIATE`` to commit, so the event ids stored now are exactly those no other writer
-    can add before this one commits: look them up, then ``executemany`` the rest (a quarter
-    faster than one statement with ``RETURNING``). ``ON CONFLICT DO NOTHING`` and the row
-    count check guard the assumption."""
+    """SQLite: ``INSERT ... VALUES (...), (...) ON CONFLICT (event_id) DO NOTHING RETURNING
+    event_id`` in statements of at most ``_MAX_PARAMS`` values: the unique index, not a
+    lookup, decides which events are new."""
     quote = conn.dialect.identifier_preparer.quote
-    ids = [row["event_id"] for row in rows]
-    stored: set[str] = set()
-    for start in range(0, len(ids), _MAX_PARAMS):
-        chunk = ids[start : start + _MAX_PARAMS]
-        sql = (
-            f"SELECT {quote('event_id')} FROM {quote(ACTIVITY.name)} "  # noqa: S608
-            f"WHERE {quote('event_id')} IN ({', '.join(['?'] * len(chunk))})"
-        )
-        stored.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
-    new = [p for p, event_id in zip(params, ids, strict=True) if event_id not in stored]
-    if new:
-        sql = (
-            f"INSERT INTO {quote(ACTIVITY.name)} ({', '.join(map(quote, columns))}) "  # noqa: S608
-            f"VALUES ({', '.join(['?'] * len(columns))}) "
-            f"ON CONFLICT ({quote('event_id')}) DO NOTHING"
-        )
-        result = conn.exec_driver_sql(sql, new)
-        if result.rowcount != len(new):
-            raise RuntimeError(
-                f"{len(new)} new events but {result.rowcount} inserted: another writer "
-                "added events inside this transaction"
-            )
-    return set(ids) - stored
+    one_row = "(" + ", ".join("?" * len(columns)) + ")"
+    head = f"INSERT INTO {quote(ACTIVITY.name)} ({', '.join(map(quote, columns))}) VALUES "  # noqa: S608
+    tail = f" ON CONFLICT ({quote('event_id')}) DO NOTHING RETURNING {quote('event_id')}"
+    per_statement = max(1, _MAX_PARAMS // len(columns))
+    inserted: set[str] = set()
+    for start in range(0, len(params), per_statement):
+        chunk = params[start : start + per_statement]
+        sql = head + ", ".join([one_row] * len(chunk)) + tail
+        flat = tuple(value for row in chunk for value in row)
+        inserted.update(r[0] for r in conn.exec_driver_sql(sql, flat))
+    return inserted
 
 
 def _driver_columns(
