@@ -90,11 +90,7 @@ def append_rows(
     conn: Connection, table: Table, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """Append plain rows (no conflict possible): ``COPY`` on PostgreSQL, ``executemany`` of
-    tuples on SQLite. Values are converted by the columns' bind processors."""
-    processors = [
-        table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-        for name in columns
-    ]
+    tuples on SQLite, values converted a column at a time like ``driver_columns``."""
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
         with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
@@ -102,14 +98,16 @@ def append_rows(
                 for row in rows:
                     copy.write_row(row)
         return
-    if any(processors):
-        rows = (
-            tuple(fn(v) if fn else v for v, fn in zip(row, processors, strict=True)) for row in rows
-        )
-    batch = list(rows)
-    if batch:
-        marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", batch)  # noqa: S608
+    by_column = list(zip(*rows, strict=True))
+    if not by_column:
+        return
+    for pos, convert in _converters(conn.dialect, table, columns):
+        by_column[pos] = tuple(convert(by_column[pos]))
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
+        list(zip(*by_column, strict=True)),
+    )
 
 
 def _one_type(column: list[Any]) -> list[Any]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -35,6 +36,11 @@ def _sqlite_hooks(engine: Engine, synchronous: str) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _json_dumps(value: Any) -> str:
+    """JSON columns through orjson: the event store writes a JSON document per purchase."""
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     """An engine for ``url`` with the settings shopsense relies on for each backend."""
     parsed = make_url(url)
@@ -44,10 +50,13 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=8,
             max_overflow=8,
+            json_serializer=_json_dumps,
         )
         _sqlite_hooks(engine, sqlite_synchronous.upper())
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_serializer=_json_dumps
+    )
 
 
 class Database:

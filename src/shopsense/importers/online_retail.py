@@ -66,7 +66,7 @@ EVENT_PREFIX = "online-retail:"
 ANONYMOUS_PREFIX = "online-retail-anon:"
 # Whole invoices per write transaction: large enough that the per-commit fsync of
 # synchronous=FULL does not matter, small enough to keep one transaction's memory modest.
-CHUNK_ITEMS = 60_000
+CHUNK_ITEMS = 200_000
 BULK_CACHE_KIB = -65_536  # negative: KiB, as PRAGMA cache_size takes it
 DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M")
 MAX_QUANTITY = 1_000_000
