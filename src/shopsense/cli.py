@@ -308,5 +308,16 @@ def demo(
         _serve(settings, db, host, port)
 
 
+def main() -> None:
+    """The console script: shopsense's own errors print as one line, not a traceback."""
+    from shopsense.errors import ShopsenseError
+
+    try:
+        app()
+    except ShopsenseError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -154,6 +154,24 @@ def test_a_refund_before_its_purchase_applies_when_the_purchase_arrives(
     assert (o["status"], o["refunded_amount"], o["revenue"]) == ("partially_refunded", 5.0, 25.5)
 
 
+def test_a_refund_without_amount_before_its_purchase_refunds_the_whole_order(
+    track: Track, rows: Rows
+) -> None:
+    track(refund("r1"))
+    assert [r["amount"] for r in rows(refunds_table)] == [None]
+    track(purchase())
+    o = order(rows)
+    assert (o["status"], o["refunded_amount"]) == ("refunded", 25.5)
+
+
+def test_refunds_beyond_the_revenue_refund_the_revenue(track: Track, rows: Rows) -> None:
+    track(purchase())
+    track(refund("r1", revenue=20.0))
+    track(refund("r2", revenue=20.0))
+    o = order(rows)
+    assert (o["status"], o["refunded_amount"]) == ("refunded", 25.5)
+
+
 def test_purchase_and_refund_in_one_batch(track: Track, rows: Rows) -> None:
     track({"batch": [refund("r1"), purchase()]})
     assert [r["amount"] for r in rows(refunds_table)] == [25.5]

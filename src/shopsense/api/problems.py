@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -57,7 +58,8 @@ def install(app: FastAPI) -> None:
         return problem(exc.status_code, title, str(exc.detail))
 
     @app.exception_handler(OperationalError)
-    async def _database(_: Request, exc: OperationalError) -> JSONResponse:
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
         log.error("database unavailable: %s", exc)
         err = ServiceUnavailable("the database is unavailable; retry later")
         return problem(err.status, err.title, err.detail)

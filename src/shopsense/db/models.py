@@ -183,6 +183,7 @@ class Order(Base):
     __table_args__ = (
         Index("ix_orders_user_time", "user_id", "placed_at"),
         Index("ix_orders_placed_at", "placed_at"),
+        Index("ix_orders_anonymous_id", "anonymous_id"),
     )
 
 
@@ -213,9 +214,11 @@ class Refund(Base):
     refund_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     order_id: Mapped[str] = mapped_column(Id, nullable=False, index=True)
     user_id: Mapped[str | None] = mapped_column(Id, index=True)
-    anonymous_id: Mapped[str | None] = mapped_column(Id)
+    anonymous_id: Mapped[str | None] = mapped_column(Id, index=True)
     refunded_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
-    amount: Mapped[float] = mapped_column(Money, nullable=False)
+    # NULL: "the rest of the order", for a refund that named no amount before its order was
+    # known; resolved against the order's revenue when the purchase arrives.
+    amount: Mapped[float | None] = mapped_column(Money)
 
 
 class RefundItem(Base):

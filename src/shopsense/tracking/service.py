@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+import psycopg
+from sqlalchemy.exc import DBAPIError
 
 from shopsense.db.session import Database
 from shopsense.settings import Settings
@@ -47,6 +48,9 @@ def track_events(
     return TrackResult(len(stored.accepted), len(stored.duplicates), rejected)
 
 
+RETRYABLE = ("40P01", "40001")  # deadlock detected, serialization failure
+
+
 def store_events_with_retry(
     db: Database, rows: list[dict[str, Any]], attempts: int = 3
 ) -> StoreResult:
@@ -56,8 +60,9 @@ def store_events_with_retry(
         try:
             with db.write() as conn:
                 return store_events(conn, rows)
-        except OperationalError as exc:
-            code = getattr(exc.orig, "sqlstate", None)
-            if code not in ("40P01", "40001") or attempt == attempts - 1:
+        except (DBAPIError, psycopg.Error) as exc:
+            # Raw COPY errors come from psycopg itself, the rest wrapped by SQLAlchemy.
+            code = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+            if code not in RETRYABLE or attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")

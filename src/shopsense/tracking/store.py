@@ -267,9 +267,11 @@ def _store_refunds(conn: Connection, refunds: list[dict[str, Any]]) -> None:
             amount = float(r["revenue"])
         elif r["items"]:
             amount = _line_total(r["items"])
+        elif r["order_id"] in left:
+            amount = max(float(left[r["order_id"]]) - pending[r["order_id"]], 0.0)
         else:
-            amount = max(float(left.get(r["order_id"], 0.0)) - pending[r["order_id"]], 0.0)
-        pending[r["order_id"]] += amount
+            amount = None  # the rest of an order not seen yet: settled when it arrives
+        pending[r["order_id"]] += amount or 0.0
         refund_rows.append(
             {
                 "refund_id": r["event_id"],
@@ -295,11 +297,15 @@ def _store_refunds(conn: Connection, refunds: list[dict[str, Any]]) -> None:
 
 def _recompute_refunded(conn: Connection, order_ids: set[str]) -> None:
     """Refunded amount and status follow from the refunds table, so order of arrival and
-    retries do not matter."""
-    refunded = (
-        select(func.coalesce(func.sum(REFUNDS.c.amount), 0.0))
-        .where(REFUNDS.c.order_id == ORDERS.c.order_id)
-        .scalar_subquery()
+    retries do not matter. A refund without an amount refunds the whole order; the total
+    never exceeds the order's revenue."""
+    mine = REFUNDS.c.order_id == ORDERS.c.order_id
+    summed = select(func.coalesce(func.sum(REFUNDS.c.amount), 0.0)).where(mine).scalar_subquery()
+    whole = select(func.count()).where(mine, REFUNDS.c.amount.is_(None)).scalar_subquery()
+    refunded = case(
+        (whole > 0, ORDERS.c.revenue),
+        (summed > ORDERS.c.revenue, ORDERS.c.revenue),
+        else_=summed,
     )
     conn.execute(
         update(ORDERS)

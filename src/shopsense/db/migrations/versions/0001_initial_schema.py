@@ -65,6 +65,7 @@ def upgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index("ix_orders_placed_at", ["placed_at"], unique=False)
         batch_op.create_index("ix_orders_user_time", ["user_id", "placed_at"], unique=False)
+        batch_op.create_index("ix_orders_anonymous_id", ["anonymous_id"], unique=False)
 
     op.create_table(
         "products",
@@ -103,13 +104,14 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=255), nullable=True),
         sa.Column("anonymous_id", sa.String(length=255), nullable=True),
         sa.Column("refunded_at", sa.DateTime(), nullable=False),
-        sa.Column("amount", sa.Numeric(precision=14, scale=4, asdecimal=False), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=14, scale=4, asdecimal=False), nullable=True),
         sa.PrimaryKeyConstraint("refund_id", name=op.f("pk_refunds")),
     )
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_refunds_order_id"), ["order_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_refunds_refunded_at"), ["refunded_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_refunds_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_refunds_anonymous_id"), ["anonymous_id"], unique=False)
 
     op.create_table(
         "user_activity",
@@ -285,6 +287,7 @@ def downgrade() -> None:
 
     op.drop_table("user_activity")
     with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_refunds_anonymous_id"))
         batch_op.drop_index(batch_op.f("ix_refunds_user_id"))
         batch_op.drop_index(batch_op.f("ix_refunds_refunded_at"))
         batch_op.drop_index(batch_op.f("ix_refunds_order_id"))
@@ -296,6 +299,7 @@ def downgrade() -> None:
 
     op.drop_table("products")
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_orders_anonymous_id")
         batch_op.drop_index("ix_orders_user_time")
         batch_op.drop_index("ix_orders_placed_at")
 
