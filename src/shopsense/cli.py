@@ -265,8 +265,8 @@ def demo(
     port: Annotated[int | None, typer.Option()] = None,
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server")] = True,
 ) -> None:
-    """Generate a demo store into the database if it is empty, then start the server and
-    print its URLs and keys."""
+    """Generate a demo store into the database if it is empty, rebuild the profiles and CLV
+    models, then start the server and print its URLs and keys."""
     from shopsense.auth.keys import create_key
     from shopsense.db.models import activity_table
     from shopsense.demo.generator import StoreSpec, generate_store
@@ -286,6 +286,10 @@ def demo(
         out.write_text(json.dumps(truth, indent=1, default=str))
     else:
         console.print(f"the database already holds {events:,} events; generation skipped")
+    from shopsense.profiles import ProfileEngine
+
+    with rich_reporter() as reporter:
+        ProfileEngine(db, settings).rebuild(reporter=reporter)
     if settings.write_key and settings.secret_key:
         write_key = settings.write_key.get_secret_value()
         secret_key = settings.secret_key.get_secret_value()
@@ -296,14 +300,19 @@ def demo(
     host = host or settings.host
     port = port or settings.port
     base = f"http://{host}:{port}"
-    console.print(f"\n[bold]shopsense demo[/bold] at {base}")
-    for label, path in (("API docs", "/docs"), ("health", "/health"), ("metrics", "/metrics")):
-        console.print(f"  {label:<10} {base}{path}")
-    console.print(f"  write key  {write_key}")
-    console.print(f"  secret key {secret_key}")
-    console.print(
-        f"\ntry: curl -s -H 'Authorization: Bearer {secret_key}' {base}/catalog/products/P0001"
-    )
+    lines = [
+        f"\nshopsense demo at {base}",
+        f"  API docs      {base}/docs",
+        f"  health        {base}/health",
+        f"  metrics       {base}/metrics",
+        f"  a profile     {base}/analytics/user-profile/U00001",
+        f"  segments      {base}/analytics/user-segments",
+        f"  write key     {write_key}",
+        f"  secret key    {secret_key}",
+        f"\ntry: curl -s -H 'Authorization: Bearer {secret_key}' "
+        f"{base}/analytics/user-profile/U00001",
+    ]
+    typer.echo("\n".join(lines))
     if serve_:
         _serve(settings, db, host, port)
 
