@@ -98,15 +98,23 @@ def append_rows(
                 for row in rows:
                     copy.write_row(row)
         return
-    by_column = list(zip(*rows, strict=True))
-    if not by_column:
+    batch = list(rows)
+    if not batch:
         return
-    for pos, convert in _converters(conn.dialect, table, columns):
-        by_column[pos] = tuple(convert(by_column[pos]))
+    needed = [
+        (pos, convert)
+        for pos, convert in _converters(conn.dialect, table, columns)
+        if not all(type(row[pos]) is float or row[pos] is None for row in batch)
+    ]  # a column of floats needs no conversion: skip the transposition it would cost
+    if needed:
+        by_column = list(zip(*batch, strict=True))
+        for pos, convert in needed:
+            by_column[pos] = tuple(convert(by_column[pos]))
+        batch = list(zip(*by_column, strict=True))
     marks = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(
         f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
-        list(zip(*by_column, strict=True)),
+        batch,
     )
 
 

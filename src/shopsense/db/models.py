@@ -190,18 +190,18 @@ class Order(Base):
 class OrderItem(Base):
     __tablename__ = "order_items"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(
-        Id, ForeignKey("orders.order_id", ondelete="CASCADE"), nullable=False
+        Id, ForeignKey("orders.order_id", ondelete="CASCADE"), primary_key=True
     )
-    line: Mapped[int] = mapped_column(Integer, nullable=False)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[str] = mapped_column(Id, nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     price: Mapped[float] = mapped_column(Money, nullable=False)
 
     __table_args__ = (
-        UniqueConstraint("order_id", "line"),
         Index("ix_order_items_product", "product_id"),
+        # Clustered on (order_id, line) on SQLite: one B-tree less, filled in order.
+        {"sqlite_with_rowid": False},
     )
 
 
@@ -224,18 +224,17 @@ class Refund(Base):
 class RefundItem(Base):
     __tablename__ = "refund_items"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     refund_id: Mapped[str] = mapped_column(
-        String(100), ForeignKey("refunds.refund_id", ondelete="CASCADE"), nullable=False
+        String(100), ForeignKey("refunds.refund_id", ondelete="CASCADE"), primary_key=True
     )
-    line: Mapped[int] = mapped_column(Integer, nullable=False)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[str] = mapped_column(Id, nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     price: Mapped[float] = mapped_column(Money, nullable=False)
 
     __table_args__ = (
-        UniqueConstraint("refund_id", "line"),
         Index("ix_refund_items_product", "product_id"),
+        {"sqlite_with_rowid": False},
     )
 
 

@@ -213,12 +213,6 @@ def upgrade() -> None:
     )
     op.create_table(
         "order_items",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
         sa.Column("order_id", sa.String(length=255), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column("product_id", sa.String(length=255), nullable=False),
@@ -230,20 +224,14 @@ def upgrade() -> None:
             name=op.f("fk_order_items_order_id_orders"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_items")),
-        sa.UniqueConstraint("order_id", "line", name=op.f("uq_order_items_order_id_line")),
+        sa.PrimaryKeyConstraint("order_id", "line", name=op.f("pk_order_items")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("order_items", schema=None) as batch_op:
         batch_op.create_index("ix_order_items_product", ["product_id"], unique=False)
 
     op.create_table(
         "refund_items",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
         sa.Column("refund_id", sa.String(length=100), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column("product_id", sa.String(length=255), nullable=False),
@@ -255,8 +243,8 @@ def upgrade() -> None:
             name=op.f("fk_refund_items_refund_id_refunds"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_refund_items")),
-        sa.UniqueConstraint("refund_id", "line", name=op.f("uq_refund_items_refund_id_line")),
+        sa.PrimaryKeyConstraint("refund_id", "line", name=op.f("pk_refund_items")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("refund_items", schema=None) as batch_op:
         batch_op.create_index("ix_refund_items_product", ["product_id"], unique=False)
