@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from shopsense.db.session import Database
 from shopsense.importers.summary import ImportSummary
-from shopsense.progress import rich_reporter
+from shopsense.progress import Reporter, rich_reporter
 from shopsense.settings import Settings, get_settings
 
 app = typer.Typer(help="shopsense: personalization and analytics for online shops.")
@@ -106,6 +107,15 @@ def keys_revoke(
     console.print(f"revoked {n} key(s)")
 
 
+def _run_import(run: Callable[[Database, Settings, Reporter], ImportSummary]) -> None:
+    """Migrate, run one importer with progress bars, print what it did."""
+    settings = get_settings()
+    db = _database(settings)
+    with rich_reporter() as reporter:
+        summary = run(db, settings, reporter)
+    _print_summary(summary)
+
+
 def _print_summary(summary: ImportSummary) -> None:
     table = Table("what", "count")
     for key, value in summary.counts.items():
@@ -124,11 +134,7 @@ def import_online_retail_cmd(
     """Import the UCI Online Retail file: products, customers, orders and refunds."""
     from shopsense.importers.online_retail import import_online_retail
 
-    settings = get_settings()
-    db = _database(settings)
-    with rich_reporter() as reporter:
-        summary = import_online_retail(db, path, settings=settings, reporter=reporter)
-    _print_summary(summary)
+    _run_import(lambda db, s, r: import_online_retail(db, path, settings=s, reporter=r))
 
 
 @import_app.command("events")
@@ -138,11 +144,7 @@ def import_events_cmd(
     """Import contract events, one JSON object a line, with the API's validation."""
     from shopsense.importers.events import import_events
 
-    settings = get_settings()
-    db = _database(settings)
-    with rich_reporter() as reporter:
-        summary = import_events(db, path, settings=settings, reporter=reporter)
-    _print_summary(summary)
+    _run_import(lambda db, s, r: import_events(db, path, settings=s, reporter=r))
 
 
 @import_app.command("orders")
@@ -156,13 +158,8 @@ def import_orders_cmd(
     """Import any shop's order export; columns are mapped to order fields with --map."""
     from shopsense.importers.orders import import_orders, parse_mapping
 
-    settings = get_settings()
-    db = _database(settings)
-    with rich_reporter() as reporter:
-        summary = import_orders(
-            db, path, parse_mapping(map_ or []), settings=settings, reporter=reporter
-        )
-    _print_summary(summary)
+    mapping = parse_mapping(map_ or [])
+    _run_import(lambda db, s, r: import_orders(db, path, mapping, settings=s, reporter=r))
 
 
 @import_app.command("spend")
@@ -172,11 +169,7 @@ def import_spend_cmd(
     """Import marketing spend: columns date, channel, campaign, amount."""
     from shopsense.importers.spend import import_spend
 
-    settings = get_settings()
-    db = _database(settings)
-    with rich_reporter() as reporter:
-        summary = import_spend(db, path, reporter=reporter)
-    _print_summary(summary)
+    _run_import(lambda db, _s, r: import_spend(db, path, reporter=r))
 
 
 @profiles_app.command("rebuild")

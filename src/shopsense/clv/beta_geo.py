@@ -29,6 +29,7 @@ from scipy.special import (  # type: ignore[import-untyped]
 )
 
 from shopsense.clv._optimize import Objective, maximise, standard_errors, weight_per_distinct
+from shopsense.clv.base import FittedModel
 from shopsense.clv.checks import FloatArray, as_vector, check_inputs, invalid
 from shopsense.errors import NotFitted
 
@@ -176,7 +177,7 @@ def _hyp_term(
     )
 
 
-class BetaGeoModel:
+class BetaGeoModel(FittedModel):
     """BG/NBD model fitted by maximum likelihood, with the prediction methods of ``lifetimes``.
 
     Parameters
@@ -199,25 +200,6 @@ class BetaGeoModel:
         Asymptotic standard errors of ``params_`` (inverse observed information, delta
         method), as ``lifetimes`` reports them.
     """
-
-    def __init__(self, penalizer_coef: float = 0.0) -> None:
-        if not np.isfinite(penalizer_coef) or penalizer_coef < 0:
-            raise invalid(
-                f"penalizer_coef must be a finite number >= 0, got {penalizer_coef}",
-                "negative penalizer",
-                "penalizer_coef",
-            )
-        self.penalizer_coef = float(penalizer_coef)
-        self.params_: dict[str, float] | None = None
-        self.log_likelihood_: float | None = None
-        self.n_iter_: int | None = None
-        self.standard_errors_: dict[str, float] | None = None
-
-    def __repr__(self) -> str:
-        if self.params_ is None:
-            return f"BetaGeoModel(penalizer_coef={self.penalizer_coef})"
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in self.params_.items())
-        return f"BetaGeoModel({shown})"
 
     def fit(
         self,

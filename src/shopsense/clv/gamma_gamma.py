@@ -15,6 +15,7 @@ import numpy as np
 from scipy.special import digamma, gammaln, zeta  # type: ignore[import-untyped]
 
 from shopsense.clv._optimize import Objective, maximise, standard_errors, weight_per_distinct
+from shopsense.clv.base import FittedModel
 from shopsense.clv.checks import FloatArray, as_vector, check_inputs, invalid
 from shopsense.clv.value import PurchaseModel, customer_lifetime_value
 from shopsense.errors import NotFitted
@@ -92,7 +93,7 @@ class _Objective(Objective):
         return float(value), grad, hess
 
 
-class GammaGammaModel:
+class GammaGammaModel(FittedModel):
     """Gamma-Gamma spend model fitted by maximum likelihood, API in the style of ``lifetimes``.
 
     Parameters
@@ -113,25 +114,6 @@ class GammaGammaModel:
         Asymptotic standard errors of ``params_`` (inverse observed information, delta
         method), as ``lifetimes`` reports them.
     """
-
-    def __init__(self, penalizer_coef: float = 0.0) -> None:
-        if not np.isfinite(penalizer_coef) or penalizer_coef < 0:
-            raise invalid(
-                f"penalizer_coef must be a finite number >= 0, got {penalizer_coef}",
-                "negative penalizer",
-                "penalizer_coef",
-            )
-        self.penalizer_coef = float(penalizer_coef)
-        self.params_: dict[str, float] | None = None
-        self.log_likelihood_: float | None = None
-        self.n_iter_: int | None = None
-        self.standard_errors_: dict[str, float] | None = None
-
-    def __repr__(self) -> str:
-        if self.params_ is None:
-            return f"GammaGammaModel(penalizer_coef={self.penalizer_coef})"
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in self.params_.items())
-        return f"GammaGammaModel({shown})"
 
     def fit(
         self,
