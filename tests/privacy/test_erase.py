@@ -10,10 +10,13 @@ from shopsense.db.models import (
     identities_table,
     order_items_table,
     orders_table,
+    profiles_table,
     refunds_table,
     users_table,
 )
 from shopsense.db.session import Database
+from shopsense.profiles import ProfileEngine
+from shopsense.settings import Settings
 
 
 def _events(user: str) -> list[dict[str, object]]:
@@ -45,15 +48,16 @@ def _count(db: Database, table, **where: str) -> int:  # type: ignore[no-untyped
 
 
 def test_erase_removes_the_user_and_only_the_user(
-    client: TestClient, write_headers: dict[str, str], secret_headers: dict[str, str], db: Database
+    client: TestClient,
+    write_headers: dict[str, str],
+    secret_headers: dict[str, str],
+    db: Database,
+    settings: Settings,
 ) -> None:
     batch = {"batch": _events("alice") + _events("bob")}
-    assert (
-        client.post("/analytics/track-activity", json=batch, headers=write_headers).json()[
-            "accepted"
-        ]
-        == 8
-    )
+    answer = client.post("/analytics/track-activity", json=batch, headers=write_headers)
+    assert answer.json()["accepted"] == 8
+    ProfileEngine(db, settings).rebuild()
     answer = client.delete("/users/alice", headers=secret_headers)
     assert answer.status_code == 200
     assert answer.json() == {
@@ -64,6 +68,7 @@ def test_erase_removes_the_user_and_only_the_user(
             "refunds": 1,
             "order_items": 2,
             "orders": 1,
+            "user_behavior_profile": 1,
             "user_identities": 1,
             "users": 1,
         },
@@ -75,6 +80,7 @@ def test_erase_removes_the_user_and_only_the_user(
     assert _count(db, refunds_table) == 1
     assert _count(db, identities_table) == 1
     assert _count(db, users_table) == 1
+    assert _count(db, profiles_table) == 1
 
 
 def test_erasing_an_unknown_user_is_404(client: TestClient, secret_headers: dict[str, str]) -> None:

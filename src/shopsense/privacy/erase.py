@@ -12,6 +12,7 @@ from shopsense.db.models import (
     identities_table,
     order_items_table,
     orders_table,
+    profiles_table,
     refund_items_table,
     refunds_table,
     users_table,
@@ -27,7 +28,14 @@ def _by_user(table: Table, user_id: str, anonymous_ids: list[str]) -> ColumnElem
 
 
 # Order matters: children before their parents.
-ERASABLE: list[Table] = [activity_table, refunds_table, orders_table, identities_table, users_table]
+ERASABLE: list[Table] = [
+    activity_table,
+    refunds_table,
+    orders_table,
+    profiles_table,
+    identities_table,
+    users_table,
+]
 CHILDREN: dict[str, tuple[Table, str]] = {
     "orders": (order_items_table, "order_id"),
     "refunds": (refund_items_table, "refund_id"),
@@ -35,7 +43,8 @@ CHILDREN: dict[str, tuple[Table, str]] = {
 
 
 def erase_user(conn: Connection, user_id: str) -> dict[str, int]:
-    """Delete the user's events, orders, refunds, identities and user row; answer counts."""
+    """Delete the user's events, orders, refunds, profile, identities and user row; answer
+    the counts."""
     known = conn.execute(
         select(func.count()).select_from(users_table).where(users_table.c.user_id == user_id)
     ).scalar_one()
