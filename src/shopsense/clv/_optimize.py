@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ _STALL_GRADIENT = 1e-6
 _HUGE = 1e100
 
 
-class Objective:
+class Objective(ABC):
     """Mean negative log-likelihood over log-parameters, with exact gradient and Hessian.
 
     Subclasses set ``n`` (total weight) and ``n_params`` and implement `_compute`. The last
@@ -44,8 +45,9 @@ class Objective:
         self._evaluate(log_params)
         return self._hess
 
+    @abstractmethod
     def _compute(self, log_params: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-        raise NotImplementedError
+        """Value, gradient and Hessian at ``log_params`` (each model's own likelihood)."""
 
     def _evaluate(self, log_params: FloatArray) -> None:
         point = np.asarray(log_params, dtype=np.float64)
