@@ -87,11 +87,11 @@ def test_counts_money_and_frequency(engine: ProfileEngine) -> None:
 
 def test_time_device_and_interest(engine: ProfileEngine) -> None:
     p = engine.profile("ann", AS_OF)
-    # Hours in London: 10:00, 10:04, 10:06, 10:10, 10:30 and 10:00 (13th) -> all in hour 10.
+    # Sessions start at 10:00 (s1, Friday) and 10:30 (s2, Monday) London time.
     assert p["preferred_hour"] == 10 and p["preferred_hours"][10] == 1.0
-    # Four events on Friday (4), two on Monday (0) and Tuesday (1): 4/6, 1/6, 1/6.
-    assert p["preferred_day"] == 4
-    assert p["preferred_days"][4] == pytest.approx(0.6667, abs=1e-4)
+    # One start on Monday (0), one on Friday (4): a tie goes to the earlier day.
+    assert p["preferred_days"] == [0.5, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0]
+    assert p["preferred_day"] == 0
     assert p["devices"] == {
         "mobile": pytest.approx(4 / 6, abs=1e-4),
         "desktop": pytest.approx(2 / 6, abs=1e-4),
@@ -115,8 +115,8 @@ def test_loyalty_price_and_engagement(engine: ProfileEngine) -> None:
     # Percentiles of bought lines: M1 0, M2 0.5, M2 0.5 -> 1/3; one order of two discounted.
     assert ps["price_percentile"] == pytest.approx(1 / 3, abs=1e-4)
     assert ps["discount_share"] == 0.5
-    # 0.6 x (1 - 1/3) + 0.25 x 0.5 = 0.525; percentile 1/3 is not below 1/3 -> mid.
-    assert ps["score"] == pytest.approx(0.525, abs=1e-4)
+    # 0.8 x (1 - 1/3) + 0.1 x 0.5 = 0.5833; percentile 1/3 is not below 1/3 -> mid.
+    assert ps["score"] == pytest.approx(0.5833, abs=1e-4)
     assert ps["tier"] == "mid"
     e = p["engagement"]
     # s1: 10 minutes + 30 s on the last page = 630 s; s2: 23.5 h span = 84,600 s.

@@ -55,7 +55,7 @@ def _shares(frame: pl.DataFrame, key: str, weight: str | None, name: str) -> pl.
 
 
 def _histogram(frame: pl.DataFrame, column: str, bins: int, name: str, mode: str) -> pl.DataFrame:
-    """Per user, the share of events in each of ``bins`` values of ``column`` and the mode."""
+    """Per user, the share of rows in each of ``bins`` values of ``column`` and the mode."""
     counts = frame.group_by("user_id").agg(
         *[(pl.col(column) == b).sum().alias(f"_{b}") for b in range(bins)], pl.len().alias("_n")
     )
@@ -126,8 +126,13 @@ def compute_profiles(frames: ProfileFrames, as_of: datetime, timezone: str) -> p
             pl.col("n").mean().round(2).alias("events_per_session"),
         )
     )
-    hours = _histogram(events, "hour", 24, "preferred_hours", "preferred_hour")
-    days = _histogram(events, "weekday", 7, "preferred_days", "preferred_day")
+    # When a user shops is when their visits start: a long session should not outvote a
+    # habit, so hours and days are counted over session starts.
+    starts = events.sort("timestamp").group_by("user_id", "session").agg(
+        pl.col("hour").first(), pl.col("weekday").first()
+    )
+    hours = _histogram(starts, "hour", 24, "preferred_hours", "preferred_hour")
+    days = _histogram(starts, "weekday", 7, "preferred_days", "preferred_day")
     devices = _shares(events, "device_type", None, "devices")
     browsers = _shares(events, "browser", None, "browsers")
 
@@ -220,10 +225,12 @@ def _derive(profile: pl.DataFrame, as_of: pl.Expr) -> pl.DataFrame:
     promo = pl.when(pl.col("_promo_views") > 0).then(
         (pl.col("_promo_clicks") / pl.col("_promo_views")).clip(0, 1)
     )
+    # Where in the price range a user buys is the main evidence; coupon use and reaction to
+    # promotions refine it.
     sensitivity = (
-        0.6 * (1 - price_pct)
-        + 0.25 * pl.col("discount_share").fill_null(0)
-        + 0.15 * promo.fill_null(0)
+        0.8 * (1 - price_pct)
+        + 0.1 * pl.col("discount_share").fill_null(0)
+        + 0.1 * promo.fill_null(0)
     )
     engagement = (
         (1 - (-pl.col("sessions_30d").cast(pl.Float64) / 4).exp())
