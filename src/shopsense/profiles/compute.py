@@ -128,8 +128,10 @@ def compute_profiles(frames: ProfileFrames, as_of: datetime, timezone: str) -> p
     )
     # When a user shops is when their visits start: a long session should not outvote a
     # habit, so hours and days are counted over session starts.
-    starts = events.sort("timestamp").group_by("user_id", "session").agg(
-        pl.col("hour").first(), pl.col("weekday").first()
+    starts = (
+        events.sort("timestamp")
+        .group_by("user_id", "session")
+        .agg(pl.col("hour").first(), pl.col("weekday").first())
     )
     hours = _histogram(starts, "hour", 24, "preferred_hours", "preferred_hour")
     days = _histogram(starts, "weekday", 7, "preferred_days", "preferred_day")
