@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from shopsense.api.app import create_app
 from shopsense.db.migrate import upgrade
 from shopsense.db.models import Base
 from shopsense.db.session import Database
-from shopsense.settings import Settings
+from shopsense.settings import Settings, get_settings
 
 WRITE_KEY = "test-write-key"
 SECRET_KEY = "test-secret-key"
@@ -70,6 +71,16 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 def client(settings: Settings, db: Database) -> Iterator[TestClient]:
     with TestClient(create_app(settings, db), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def runner(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The CLI against the test database (settings are read afresh from the environment)."""
+    monkeypatch.setenv("SHOPSENSE_DATABASE_URL", db_url)
+    monkeypatch.setenv("SHOPSENSE_TIMEZONE", "UTC")
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

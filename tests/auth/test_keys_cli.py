@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -12,15 +9,6 @@ from typer.testing import CliRunner
 from shopsense.cli import app
 from shopsense.db.models import api_keys_table
 from shopsense.db.session import Database
-from shopsense.settings import get_settings
-
-
-@pytest.fixture
-def runner(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("SHOPSENSE_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_created_keys_work_with_their_scope_until_revoked(

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from shopsense.cli import app
 from shopsense.db.models import activity_table, orders_table, users_table
 from shopsense.db.session import Database
-from shopsense.settings import get_settings
-
-
-@pytest.fixture
-def runner(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("SHOPSENSE_DATABASE_URL", db_url)
-    monkeypatch.setenv("SHOPSENSE_TIMEZONE", "UTC")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_generate_writes_the_store_and_its_truth(

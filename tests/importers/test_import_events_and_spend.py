@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -13,7 +11,7 @@ from shopsense.cli import app
 from shopsense.db.models import activity_table, orders_table, spend_table
 from shopsense.db.session import Database
 from shopsense.importers.events import import_events
-from shopsense.settings import Settings, get_settings
+from shopsense.settings import Settings
 
 LINES = [
     '{"event_id": "e1", "type": "page_view", "anonymous_id": "a1"}',
@@ -24,14 +22,6 @@ LINES = [
     '{"event_id": "e3", "type": "product_view", "user_id": "u1"}',
     '{"event_id": "e1", "type": "page_view", "anonymous_id": "a1"}',
 ]
-
-
-@pytest.fixture
-def runner(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("SHOPSENSE_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_events_file_counts_and_line_numbers(
