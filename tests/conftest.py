@@ -5,7 +5,7 @@ migrated once per run and emptied before each test."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,6 +47,12 @@ def empty_all(database: Database) -> None:
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - our own table names
+
+
+@pytest.fixture(scope="session")
+def emptied() -> Callable[[Database], None]:
+    """``empty_all``, for module-scoped fixtures that fill the database once."""
+    return empty_all
 
 
 @pytest.fixture

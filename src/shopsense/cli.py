@@ -191,7 +191,12 @@ def profiles_rebuild(
         f"{summary.users:,} profiles ({summary.buyers:,} buyers) "
         f"as of {summary.as_of:%Y-%m-%d %H:%M} in {summary.seconds:.1f} s"
     )
-    for name, params in (("BG/NBD", models.beta_geo), ("Gamma-Gamma", models.gamma_gamma)):
+    fitted = (
+        ("BG/NBD", models.beta_geo),
+        ("Gamma-Gamma", models.gamma_gamma),
+        ("BG/NBD on active days", models.activity),
+    )
+    for name, params in fitted:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in params.items()) if params else "not fitted"
         console.print(f"  {name}: {shown}")
 

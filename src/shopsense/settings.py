@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         default=0.1, ge=0.0, le=1.0, description="Alive probability under which a buyer churned."
     )
     at_risk_recency_factor: float = Field(
-        default=2.0,
+        default=3.0,
         gt=0.0,
         description="At risk when days since the last order exceed this many inter-purchase times.",
     )

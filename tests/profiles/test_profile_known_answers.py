@@ -107,9 +107,11 @@ def test_time_device_and_interest(engine: ProfileEngine) -> None:
 
 def test_loyalty_price_and_engagement(engine: ProfileEngine) -> None:
     p = engine.profile("ann", AS_OF)
-    # Bought lines M1, M2, M2 are all Acme.
+    # Bought lines M1, M2, M2 are all Acme. Brand choices: views M1 (Acme), M3 (Zed) and
+    # the three lines -> Acme 4 of 5; score (4 + 3 x 0.2) / (5 + 3) = 0.575.
     assert p["brand_loyalty"] == {
-        "score": 1.0, "top_brand_share": 1.0, "concentration_hhi": 1.0, "switch_rate": 0.0,
+        "score": 0.575, "evidence": 5,
+        "top_brand_share": 1.0, "concentration_hhi": 1.0, "switch_rate": 0.0,
     }  # fmt: skip
     ps = p["price_sensitivity"]
     # Percentiles of bought lines: M1 0, M2 0.5, M2 0.5 -> 1/3; one order of two discounted.
@@ -124,6 +126,33 @@ def test_loyalty_price_and_engagement(engine: ProfileEngine) -> None:
     assert e["events_per_session"] == 3.0
     assert e["view_to_cart"] == 0.5
     assert e["recommendation_ctr"] is None
+
+
+def test_loyalty_counts_brand_pages_not_recommended_views(
+    client: TestClient, write_headers: dict[str, str], engine: ProfileEngine
+) -> None:
+    bob = [
+        {"type": "brand_browse", "brand": "Zed"},
+        {"type": "product_view", "product_id": "M3", "recommendation_id": "r1"},
+        {"type": "product_view", "product_id": "M1"},
+    ]
+    batch = [
+        {**e, "event_id": f"b{n}", "user_id": "bob", "timestamp": f"2026-10-20T10:0{n}:00Z"}
+        for n, e in enumerate(bob)
+    ]
+    assert (
+        client.post(
+            "/analytics/track-activity", json={"batch": batch}, headers=write_headers
+        ).json()["accepted"]
+        == 3
+    )
+    loyalty = engine.profile("bob", AS_OF)["brand_loyalty"]
+    # Zed's brand page and the M1 (Acme) view count; the recommended M3 view does not:
+    # top 1 of 2 -> (1 + 0.6) / (2 + 3) = 0.32. No purchases: no purchase measures.
+    assert loyalty == {
+        "score": 0.32, "evidence": 2,
+        "top_brand_share": None, "concentration_hhi": None, "switch_rate": None,
+    }  # fmt: skip
 
 
 def test_as_of_excludes_later_events(engine: ProfileEngine) -> None:

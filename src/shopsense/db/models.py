@@ -314,6 +314,8 @@ class UserBehaviorProfile(Base):
     engagement_level: Mapped[str] = mapped_column(String(10), nullable=False)
     probability_alive: Mapped[float | None] = mapped_column(Float)
     expected_purchases_90d: Mapped[float | None] = mapped_column(Float)
+    activity_alive: Mapped[float | None] = mapped_column(Float)
+    active_days: Mapped[int | None] = mapped_column(Integer)
     predicted_clv_12m: Mapped[float | None] = mapped_column(Money)
     value_segment: Mapped[str | None] = mapped_column(String(20), index=True)
     lifecycle_segment: Mapped[str | None] = mapped_column(String(20), index=True)

@@ -127,7 +127,7 @@ class Journeys:
             cum=self.cumulative[u].tolist(),
             pref=self.preferences[u].tolist(),
             sensitivity=float(pop.price_sensitivity[u]),
-            loyal=bool(pop.loyal[u]),
+            loyalty=float(pop.brand_loyalty[u]),
             favourite_brand=self.catalog.brands[int(pop.favourite_brand[u])],
             variant="treatment" if pop.treatment[u] else "control",
             app=bool(pop.app_user[u]),

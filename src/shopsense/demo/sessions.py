@@ -53,7 +53,7 @@ class Shopper:
     cum: list[float]
     pref: list[float]
     sensitivity: float = 0.5
-    loyal: bool = False
+    loyalty: float = 0.0
     favourite_brand: str | None = None
     variant: str = "control"
     app: bool = False
@@ -341,7 +341,7 @@ class Simulator:
         py = self.py
         info = self.info[j]
         category: str = info["category"]
-        brand_first = 0.4 if shopper.loyal else 0.06
+        brand_first = 0.06 + 0.45 * shopper.loyalty
         r = py.random()
         gap = py.expovariate(1 / 8)
         if r < brand_first:

@@ -95,12 +95,21 @@ class Population:
         }
 
 
+LOYAL_FROM = 0.5  # a planted loyalty from which a customer counts as brand-loyal
+# Churn: a share of the customers who signed up at least CHURN_MIN_TENURE days before the end
+# stop visiting on a day drawn uniformly from CHURN_AFTER days after signup to 2 days before
+# the end, and never come back.
+CHURN_SHARE = 0.22
+CHURN_MIN_TENURE = 10
+CHURN_AFTER = 3
+
+
 def build_population(rng: np.random.Generator, n: int, days: int, catalog: Catalog) -> Population:
     """Draw every trait independently, so each can be recovered on its own."""
     signup_day = np.minimum((days * rng.random(n) ** 1.6).astype(np.int64), days - 1)
     churn_day = np.full(n, -1, dtype=np.int64)
-    eligible = (signup_day <= days - 10) & (rng.random(n) < 0.22)
-    lo = signup_day[eligible] + 3
+    eligible = (signup_day <= days - CHURN_MIN_TENURE) & (rng.random(n) < CHURN_SHARE)
+    lo = signup_day[eligible] + CHURN_AFTER
     churn_day[eligible] = lo + (rng.random(int(eligible.sum())) * (days - 2 - lo)).astype(np.int64)
 
     country = rng.choice(len(COUNTRIES), size=n, p=country_weights())
@@ -120,8 +129,8 @@ def build_population(rng: np.random.Generator, n: int, days: int, catalog: Catal
         price_segment,
         [rng.uniform(0.7, 1.0, n), rng.uniform(0.35, 0.65, n), rng.uniform(0.0, 0.3, n)],
     )
-    loyal = rng.random(n) < 0.35
-    brand_loyalty = np.where(loyal, rng.uniform(0.6, 0.9, n), rng.uniform(0.0, 0.15, n))
+    brand_loyalty = rng.uniform(0.0, 0.9, n)
+    loyal = brand_loyalty >= LOYAL_FROM
 
     dept_weight = np.array([d.weight for d in DEPARTMENTS])
     n_favourites = rng.choice([1, 2, 3], size=n, p=[0.3, 0.45, 0.25])

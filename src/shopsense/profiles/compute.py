@@ -19,6 +19,10 @@ SECONDS_PER_DAY = 86_400.0
 # Interest weights for top categories and brands: a purchase says more than a view.
 INTEREST = {"product_view": 1.0, "add_to_cart": 2.0, "wishlist_add": 2.0}
 PURCHASE_INTEREST = 3.0
+# Brand-loyalty score: the top brand's share of brand choices, shrunk toward a prior share
+# by a few pseudo-choices, so a user seen twice does not rank as devoted as one seen fifty times.
+LOYALTY_PRIOR_SHARE = 0.2
+LOYALTY_PRIOR_WEIGHT = 3.0
 
 
 def _days(expr: pl.Expr) -> pl.Expr:
@@ -152,6 +156,7 @@ def compute_profiles(frames: ProfileFrames, as_of: datetime, timezone: str) -> p
     interest = pl.concat(
         [
             events.filter(pl.col("type").is_in(list(INTEREST)))
+            .drop("brand")  # the product's brand, from the catalog, is the one that counts
             .join(priced, on="product_id", how="inner")
             .select(
                 "user_id",
@@ -170,11 +175,12 @@ def compute_profiles(frames: ProfileFrames, as_of: datetime, timezone: str) -> p
     )
     viewed_price = (
         events.filter(pl.col("type") == "product_view")
+        .drop("brand")
         .join(priced, on="product_id", how="inner")
         .group_by("user_id")
         .agg(pl.col("price_percentile").mean().alias("_viewed_pct"))
     )
-    loyalty = _brand_loyalty(lines)
+    loyalty = _brand_loyalty(events, lines, priced)
 
     profile = (
         base.join(by_type, on="user_id", how="left")
@@ -193,11 +199,15 @@ def compute_profiles(frames: ProfileFrames, as_of: datetime, timezone: str) -> p
     return _derive(profile, as_of_lit)
 
 
-def _brand_loyalty(lines: pl.DataFrame) -> pl.DataFrame:
-    """Top-brand share, Herfindahl concentration and the switching rate between consecutive
-    purchased lines; a score only from 2 branded lines on (one line says nothing)."""
+def _brand_loyalty(events: pl.DataFrame, lines: pl.DataFrame, priced: pl.DataFrame) -> pl.DataFrame:
+    """Purchase-based brand measures plus the loyalty score over every brand choice.
+
+    Purchases alone are too few to rank loyalty (a customer buys a handful of times a
+    quarter), so the score counts each choice of a brand: a product view the user reached on
+    their own (one reached from a recommendation says what was recommended), a brand page
+    visit and a purchased line."""
     branded = lines.filter(pl.col("brand").is_not_null()).sort("user_id", "placed_at", "order_id")
-    counts = (
+    bought = (
         branded.group_by("user_id", "brand")
         .len()
         .with_columns((pl.col("len") / pl.col("len").sum().over("user_id")).alias("s"))
@@ -205,18 +215,41 @@ def _brand_loyalty(lines: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.col("s").max().alias("top_brand_share"),
             (pl.col("s") ** 2).sum().alias("brand_hhi"),
-            pl.col("len").sum().alias("_branded_lines"),
         )
     )
     switches = branded.group_by("user_id", maintain_order=True).agg(
-        (pl.col("brand") != pl.col("brand").shift(1)).drop_nulls().mean().alias("brand_switch_rate")
-    )
-    return counts.join(switches, on="user_id", how="left").with_columns(
-        pl.when(pl.col("_branded_lines") >= 2)
-        .then(pl.col("top_brand_share"))
-        .otherwise(None)
+        (pl.col("brand") != pl.col("brand").shift(1))
+        .drop_nulls()
+        .mean()
         .round(4)
-        .alias("brand_loyalty")
+        .alias("brand_switch_rate")
+    )
+    viewed = (
+        events.filter((pl.col("type") == "product_view") & pl.col("recommendation_id").is_null())
+        .join(priced.select("product_id", pl.col("brand").alias("_product_brand")), on="product_id")
+        .select("user_id", pl.col("_product_brand").alias("brand"))
+    )
+    browsed = events.filter(pl.col("type") == "brand_browse").select("user_id", "brand")
+    choices = (
+        pl.concat([viewed, browsed, branded.select("user_id", "brand")])
+        .filter(pl.col("brand").is_not_null())
+        .group_by("user_id", "brand")
+        .len()
+        .group_by("user_id")
+        .agg(pl.col("len").max().alias("_top"), pl.col("len").sum().alias("brand_choices"))
+        .select(
+            "user_id",
+            "brand_choices",
+            (
+                (pl.col("_top") + LOYALTY_PRIOR_WEIGHT * LOYALTY_PRIOR_SHARE)
+                / (pl.col("brand_choices") + LOYALTY_PRIOR_WEIGHT)
+            )
+            .round(4)
+            .alias("brand_loyalty"),
+        )
+    )
+    return choices.join(bought, on="user_id", how="full", coalesce=True).join(
+        switches, on="user_id", how="left"
     )
 
 

@@ -36,8 +36,10 @@ from shopsense.profiles.segments import (
 )
 from shopsense.profiles.value import (
     ValueModels,
+    activity_summary,
     customer_summary,
     fit_value_models,
+    predict_activity,
     predict_value,
 )
 from shopsense.progress import NULL, Reporter
@@ -52,6 +54,7 @@ DETAILS = (
     "browsers",
     "categories",
     "brands",
+    "brand_choices",
 )
 COLUMNS = tuple(c.name for c in profiles_table.columns if c.name not in ("details", "computed_at"))
 CHUNK = 2_000
@@ -110,10 +113,11 @@ class ProfileEngine:
         frames = load_frames(conn, as_of, user_ids)
         profiles = compute_profiles(frames, as_of, self.settings.timezone)
         summary = customer_summary(frames.orders, as_of)
+        activity = activity_summary(frames.events, frames.orders, as_of)
         if state is None:
             state = PopulationState(
                 as_of=as_of,
-                value_models=fit_value_models(summary),
+                value_models=fit_value_models(summary, activity),
                 rfm_cuts=fit_rfm_cuts(profiles.filter(pl.col("orders") > 0)),
             )
         value = predict_value(
@@ -121,6 +125,7 @@ class ProfileEngine:
         )
         profiles = (
             profiles.join(value, on="user_id", how="left")
+            .join(predict_activity(activity, state.value_models), on="user_id", how="left")
             .with_columns(
                 pl.when(pl.col("orders") > 0)
                 .then(pl.col("predicted_clv_12m"))
@@ -242,6 +247,7 @@ class ProfileEngine:
             "revenue",
             "predicted_clv_12m",
             "probability_alive",
+            "activity_alive",
             "value_segment",
             "lifecycle_segment",
             "rfm_segment",
@@ -320,6 +326,7 @@ def present(
         "top_brands": p["brands"] or [],
         "brand_loyalty": {
             "score": p["brand_loyalty"],
+            "evidence": p["brand_choices"],
             "top_brand_share": p["top_brand_share"],
             "concentration_hhi": p["brand_hhi"],
             "switch_rate": p["brand_switch_rate"],
@@ -346,6 +353,10 @@ def present(
             "probability_alive": p["probability_alive"],
             "expected_purchases_90d": p["expected_purchases_90d"],
             "model_as_of": state.as_of,
+        },
+        "activity": {
+            "active_days": p["active_days"],
+            "probability_alive": p["activity_alive"],
         },
         "segment": {
             "value": p["value_segment"],

@@ -23,6 +23,8 @@ EVENT_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "device_type": pl.String,
     "browser": pl.String,
     "product_id": pl.String,
+    "brand": pl.String,
+    "recommendation_id": pl.String,
     "time_spent": pl.Float64,
 }
 ORDER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {

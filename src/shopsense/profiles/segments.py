@@ -118,7 +118,8 @@ def segment_expressions(rules: SegmentRules) -> list[pl.Expr]:
     """``value_segment`` from predicted 12-month CLV and ``lifecycle_segment``
     (churned > at_risk > active, prospect for users who never bought)."""
     clv = pl.col("predicted_clv_12m").fill_null(0.0)
-    alive = pl.col("probability_alive")
+    # Lifecycle follows visits, not purchases: see ``profiles.value`` for why.
+    alive = pl.coalesce(pl.col("activity_alive"), pl.col("probability_alive"))
     overdue = pl.col("recency_days") > rules.at_risk_recency_factor * pl.col(
         "mean_interpurchase_days"
     )
@@ -135,7 +136,7 @@ def segment_expressions(rules: SegmentRules) -> list[pl.Expr]:
         .alias("value_segment"),
         pl.when(churned)
         .then(pl.lit("churned"))
-        .when((pl.col("orders") > 0) & at_risk)
+        .when(at_risk)
         .then(pl.lit("at_risk"))
         .when(pl.col("orders") > 0)
         .then(pl.lit("active"))
@@ -155,11 +156,13 @@ def definitions(rules: SegmentRules) -> dict[str, str]:
         "medium_value": f"predicted 12-month CLV in [{rules.clv_medium:g}, {rules.clv_high:g}]",
         "low_value": f"predicted 12-month CLV < {rules.clv_medium:g}",
         "at_risk": (
-            f"buyer, not churned, with P(alive) < {rules.at_risk_alive:g} or days since the last "
-            f"order > {rules.at_risk_recency_factor:g} x own mean inter-purchase time"
+            f"not churned, with activity P(alive) < {rules.at_risk_alive:g}, or a buyer whose "
+            f"days since the last order > {rules.at_risk_recency_factor:g} x own mean "
+            "inter-purchase time"
         ),
         "churned": (
-            f"P(alive) < {rules.churned_alive:g} or no event for {rules.churn_inactive_days:g} days"
+            f"activity P(alive) < {rules.churned_alive:g} or no event for "
+            f"{rules.churn_inactive_days:g} days"
         ),
         **rfm,
     }
