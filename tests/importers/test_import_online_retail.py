@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select
 
 from shopsense.db.models import (
@@ -176,7 +177,9 @@ def test_a_file_without_the_columns_is_refused(
 
 
 @pytest.mark.datasets
-def test_the_real_file(db: Database, settings: Settings) -> None:
+def test_the_real_file(
+    db: Database, settings: Settings, client: TestClient, secret_headers: dict[str, str]
+) -> None:
     root = datasets_dir()
     path = root / "online_retail" / "online_retail.csv.gz" if root else None
     if path is None or not path.is_file():
@@ -190,3 +193,22 @@ def test_the_real_file(db: Database, settings: Settings) -> None:
     assert _count(db, orders_table) + _count(db, refunds_table) == 25_900
     assert _count(db, users_table) == 4_372
     assert _count(db, order_items_table) + _count(db, refund_items_table) == 541_909
+
+    # The customer-intelligence endpoints answer for Online Retail customers.
+    as_of = "2011-12-10T00:00:00Z"
+    with db.read() as conn:
+        orders, revenue = conn.execute(
+            select(func.count(), func.sum(orders_table.c.revenue)).where(
+                orders_table.c.user_id == "12347"
+            )
+        ).one()
+    profile = client.get(f"/analytics/user-profile/12347?as_of={as_of}", headers=secret_headers)
+    assert profile.status_code == 200
+    body = profile.json()
+    assert body["orders"] == orders == 7
+    assert body["revenue"] == pytest.approx(float(revenue), abs=0.01)
+    assert body["clv"]["predicted_12m"] > 0 and body["segment"]["rfm"] is not None
+    segments = client.get(f"/analytics/user-segments?as_of={as_of}", headers=secret_headers)
+    assert segments.status_code == 200
+    value = [s for s in segments.json()["segments"] if s["kind"] == "value"]
+    assert sum(s["users"] for s in value) == 4_372
