@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.optimize import approx_fprime  # type: ignore[import-untyped]
-from scipy.special import hyp2f1  # type: ignore[import-untyped]
+from scipy.optimize import approx_fprime
+from scipy.special import hyp2f1
 
 from shopsense.clv import (
     BetaGeoModel,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Self
 
 import numpy as np
-from scipy.special import (  # type: ignore[import-untyped]
+from scipy.special import (
     betaln,
     digamma,
     expit,

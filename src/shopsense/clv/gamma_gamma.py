@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal, Self
 
 import numpy as np
-from scipy.special import digamma, gammaln, zeta  # type: ignore[import-untyped]
+from scipy.special import digamma, gammaln, zeta
 
 from shopsense.clv._optimize import Objective, maximise, standard_errors, weight_per_distinct
 from shopsense.clv.base import FittedModel
