@@ -201,6 +201,42 @@ def profiles_rebuild(
         console.print(f"  {name}: {shown}")
 
 
+@app.command("train")
+def train_cmd(
+    as_of: Annotated[
+        str | None, typer.Option(help="ISO date or datetime (UTC); default now")
+    ] = None,
+) -> None:
+    """Fit every recommender on the interactions and save them as a new model version under
+    SHOPSENSE_MODELS_DIR; a running server serves it within seconds, without a restart."""
+    from shopsense.api.params import parse_as_of
+    from shopsense.recommend.training import train
+
+    settings = get_settings()
+    db = _database(settings)
+    with rich_reporter() as reporter:
+        path = train(db, settings, parse_as_of(as_of), reporter=reporter)
+    _print_version(path)
+
+
+def _print_version(path: Path) -> None:
+    from shopsense.recommend.artifacts import read_metadata
+
+    meta = read_metadata(path)
+    sizes = meta["sizes"]
+    console.print(f"model version {meta['version']} in {path}")
+    console.print(
+        f"  {sizes['users']:,} users, {sizes['items']:,} items, "
+        f"{sizes['interactions']:,} user-item pairs from {sizes['events']:,} events "
+        f"as of {meta['as_of'][:16].replace('T', ' ')}"
+    )
+    for name, info in meta["models"].items():
+        console.print(f"  {name:<16} {info['fit_seconds']:6.2f} s")
+    for name, why in meta["skipped"].items():
+        console.print(f"  [yellow]{name:<16} skipped: {why}[/yellow]")
+    console.print(f"done in {meta['seconds']:.1f} s")
+
+
 def _ground_truth_path(settings: Settings, given: Path | None) -> Path:
     if given is not None:
         return given
@@ -264,7 +300,7 @@ def demo(
     serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server")] = True,
 ) -> None:
     """Generate a demo store into the database if it is empty, rebuild the profiles and CLV
-    models, then start the server and print its URLs and keys."""
+    models, train the recommenders, then start the server and print its URLs and keys."""
     from shopsense.auth.keys import create_key
     from shopsense.db.models import activity_table
     from shopsense.demo.generator import StoreSpec, generate_store
@@ -285,9 +321,11 @@ def demo(
     else:
         console.print(f"the database already holds {events:,} events; generation skipped")
     from shopsense.profiles import ProfileEngine
+    from shopsense.recommend.training import train
 
     with rich_reporter() as reporter:
         ProfileEngine(db, settings).rebuild(reporter=reporter)
+        version = train(db, settings, reporter=reporter)
     if settings.write_key and settings.secret_key:
         write_key = settings.write_key.get_secret_value()
         secret_key = settings.secret_key.get_secret_value()
@@ -305,14 +343,47 @@ def demo(
         f"  metrics       {base}/metrics",
         f"  a profile     {base}/analytics/user-profile/U00001",
         f"  segments      {base}/analytics/user-segments",
+        f"  recommend     POST {base}/analytics/recommendations",
+        f"  models        {version}",
         f"  write key     {write_key}",
         f"  secret key    {secret_key}",
         f"\ntry: curl -s -H 'Authorization: Bearer {secret_key}' "
         f"{base}/analytics/user-profile/U00001",
+        f"     curl -s -H 'Authorization: Bearer {write_key}' "
+        f"-H 'Content-Type: application/json' -d '{{\"user_id\": \"U00001\"}}' "
+        f"{base}/analytics/recommendations",
     ]
     typer.echo("\n".join(lines))
     if serve_:
         _serve(settings, db, host, port)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    dataset: Annotated[str, typer.Option(help="online-retail, ml-100k or demo")],
+    split: Annotated[
+        str | None, typer.Option(help="temporal or random; must be the data set's protocol")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Length of each list")] = 10,
+    json_: Annotated[Path | None, typer.Option("--json", help="Write the figures here")] = None,
+    models: Annotated[str | None, typer.Option(help="Comma-separated; default all")] = None,
+    validation: Annotated[bool, typer.Option(help="Score the validation set")] = False,
+) -> None:
+    """Fit every recommender on a data set's training split and score its top k offline."""
+    from shopsense.recommend.evaluation import check_protocol, choose_models, evaluate, load, tables
+
+    settings = get_settings()
+    check_protocol(dataset, split)
+    factories = choose_models(models)
+    db = _database(settings) if dataset == "demo" else None
+    data = load(dataset, settings.datasets, db=db, validation=validation)
+    with rich_reporter() as reporter:
+        result = evaluate(data, factories, k=k, reporter=reporter)
+    for table in tables(result):
+        console.print(table)
+    if json_ is not None:
+        json_.write_text(json.dumps(result.to_json(), indent=1))
+        console.print(f"figures written to {json_}")
 
 
 def main() -> None:

@@ -90,6 +90,19 @@ class Settings(BaseSettings):
     retention_offer_cost: float = Field(
         default=5.0, ge=0.0, description="Cost of one retention offer to one user."
     )
+    models_dir: Path = Field(
+        default=Path("models"),
+        description="Folder of trained recommendation model versions (relative: to the working "
+        "folder).",
+    )
+    models_keep: int = Field(
+        default=5, ge=0, description="Model versions kept after a training (0: keep all)."
+    )
+    retrain_interval_minutes: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="The server retrains the recommenders this often, in the background (0: off).",
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     log_json: bool = Field(default=True, description="Structured JSON logs on stderr.")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from shopsense.db.models import (
     activity_table,
@@ -11,6 +13,7 @@ from shopsense.db.models import (
     order_items_table,
     orders_table,
     profiles_table,
+    recommendation_log_table,
     refunds_table,
     users_table,
 )
@@ -58,6 +61,18 @@ def test_erase_removes_the_user_and_only_the_user(
     answer = client.post("/analytics/track-activity", json=batch, headers=write_headers)
     assert answer.json()["accepted"] == 8
     ProfileEngine(db, settings).rebuild()
+    with db.write() as conn:
+        conn.execute(
+            insert(recommendation_log_table),
+            [
+                {"recommendation_id": f"r-{who}", "user_id": user, "anonymous_id": anonymous,
+                 "context": "home", "strategy": "popular", "request": {}, "items": [],
+                 "created_at": datetime(2026, 10, 2)}
+                for who, user, anonymous in [
+                    ("a1", "alice", None), ("a2", None, "anon-alice"), ("b", "bob", None)
+                ]
+            ],
+        )  # fmt: skip
     answer = client.delete("/users/alice", headers=secret_headers)
     assert answer.status_code == 200
     assert answer.json() == {
@@ -69,6 +84,7 @@ def test_erase_removes_the_user_and_only_the_user(
             "order_items": 2,
             "orders": 1,
             "user_behavior_profile": 1,
+            "recommendation_log": 2,
             "user_identities": 1,
             "users": 1,
         },
@@ -81,6 +97,7 @@ def test_erase_removes_the_user_and_only_the_user(
     assert _count(db, identities_table) == 1
     assert _count(db, users_table) == 1
     assert _count(db, profiles_table) == 1
+    assert _count(db, recommendation_log_table, user_id="bob") == 1
 
 
 def test_erasing_an_unknown_user_is_404(client: TestClient, secret_headers: dict[str, str]) -> None:

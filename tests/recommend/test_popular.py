@@ -34,17 +34,18 @@ def _events(rows: list[tuple[str, str, str, int]]) -> Interactions:
 
 
 def test_popularity_halves_every_half_life() -> None:
-    # a: one purchase today (5); b: two purchases 30 days ago (2 x 5 x 0.5 = 5); c: 60 days
-    # ago, three (3 x 5 x 0.25 = 3.75); views do not count while purchases exist.
+    # a: one buyer today (1); b: two buyers 30 days ago (2 x 0.5 = 1); c: three buyers 60
+    # days ago (3 x 0.25 = 0.75), u1 twice: counted once, from the latest (30 days: 0.5,
+    # so c = 0.5 + 2 x 0.25 = 1.0); views do not count while purchases exist.
     data = _events(
         [("u1", "a", "purchase", 0), ("u1", "b", "purchase", 30), ("u2", "b", "purchase", 30),
-         ("u1", "c", "purchase", 60), ("u2", "c", "purchase", 60), ("u3", "c", "purchase", 60),
-         ("u1", "d", "view", 0)]
+         ("u1", "c", "purchase", 60), ("u1", "c", "purchase", 30), ("u2", "c", "purchase", 60),
+         ("u3", "c", "purchase", 60), ("u1", "d", "view", 0)]
     )  # fmt: skip
     model = Popular(half_life_days=30).fit(data)
     scores = model.score(np.array([0]), data.user_items(np.array([0])))[0]
     by_id = dict(zip(data.item_ids.tolist(), scores.tolist(), strict=True))
-    assert by_id == pytest.approx({"a": 5.0, "b": 5.0, "c": 3.75, "d": 0.0})
+    assert by_id == pytest.approx({"a": 1.0, "b": 1.0, "c": 1.0, "d": 0.0})
 
 
 def test_trending_prefers_growth_over_volume() -> None:

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from shopsense import __version__
 from shopsense.api import problems
 from shopsense.api.metrics import MetricsMiddleware
-from shopsense.api.routes import catalog, ops, privacy, profiles, tracking
+from shopsense.api.routes import catalog, ops, privacy, profiles, recommendations, tracking
 from shopsense.catalog import ProductIn
 from shopsense.db.session import Database
 from shopsense.marketing.spend import SpendIn
+from shopsense.recommend.engine import PersonalizationEngine
+from shopsense.recommend.request import RecommendationRequest
+from shopsense.recommend.training import Retrainer
 from shopsense.settings import Settings, get_settings
 from shopsense.tracking.schema import Event
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Scheduled retraining (when configured) runs while the app does."""
+    engine: PersonalizationEngine = app.state.personalization
+    retrainer = Retrainer(app.state.db, app.state.settings, on_trained=engine.expire)
+    retrainer.start()
+    try:
+        yield
+    finally:
+        retrainer.stop()
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -22,15 +40,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         title="shopsense",
         version=__version__,
         description="Tracking, catalog, personalization and analytics for online shops.",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.db = db or Database.from_settings(settings)
+    app.state.personalization = PersonalizationEngine(app.state.db, settings)
     problems.install(app)
     app.add_middleware(MetricsMiddleware)
     for router in (
         tracking.router,
         catalog.router,
         profiles.router,
+        recommendations.router,
         privacy.router,
         ops.router,
     ):
@@ -48,7 +69,7 @@ def _document_raw_bodies(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (Event, ProductIn, SpendIn):
+        for model in (Event, ProductIn, SpendIn, RecommendationRequest):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema

@@ -335,6 +335,34 @@ class ModelState(Base):
     state: Mapped[dict[str, Any]] = mapped_column(Json, nullable=False)
 
 
+class RecommendationLog(Base):
+    """One recommendation answer as served: who asked, in which context, what the strategy
+    and model version were and which items were shown. Later events echo its id (and the
+    item's position) so views, clicks and purchases can be attributed to it."""
+
+    __tablename__ = "recommendation_log"
+
+    recommendation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(Id)
+    anonymous_id: Mapped[str | None] = mapped_column(Id)
+    session_id: Mapped[str | None] = mapped_column(Id)
+    context: Mapped[str] = mapped_column(String(20), nullable=False)
+    strategy: Mapped[str] = mapped_column(String(30), nullable=False)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    experiment: Mapped[str | None] = mapped_column(String(255))
+    variant: Mapped[str | None] = mapped_column(String(255))
+    request: Mapped[dict[str, Any]] = mapped_column(Json, nullable=False)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(Json, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (
+        Index("ix_recommendation_log_user_time", "user_id", "created_at"),
+        Index("ix_recommendation_log_anonymous_time", "anonymous_id", "created_at"),
+        Index("ix_recommendation_log_session", "session_id"),
+        Index("ix_recommendation_log_created_at", "created_at"),
+    )
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -352,3 +380,4 @@ api_keys_table = _table(ApiKey)
 spend_table = _table(MarketingSpend)
 profiles_table = _table(UserBehaviorProfile)
 model_state_table = _table(ModelState)
+recommendation_log_table = _table(RecommendationLog)

@@ -13,6 +13,7 @@ from shopsense.db.models import (
     order_items_table,
     orders_table,
     profiles_table,
+    recommendation_log_table,
     refund_items_table,
     refunds_table,
     users_table,
@@ -33,6 +34,7 @@ ERASABLE: list[Table] = [
     refunds_table,
     orders_table,
     profiles_table,
+    recommendation_log_table,
     identities_table,
     users_table,
 ]
@@ -43,8 +45,8 @@ CHILDREN: dict[str, tuple[Table, str]] = {
 
 
 def erase_user(conn: Connection, user_id: str) -> dict[str, int]:
-    """Delete the user's events, orders, refunds, profile, identities and user row; answer
-    the counts."""
+    """Delete the user's events, orders, refunds, profile, recommendations served, identities
+    and user row; answer the counts."""
     known = conn.execute(
         select(func.count()).select_from(users_table).where(users_table.c.user_id == user_id)
     ).scalar_one()

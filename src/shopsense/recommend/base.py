@@ -46,6 +46,9 @@ class Recommender(ABC):
     name: ClassVar[str]
     # Whether scores depend on the user (popularity does not): the known-answer test uses it.
     personalised: ClassVar[bool] = True
+    # Whether the model can propose items outside the user's history (repeat-purchase
+    # models cannot): the contract's discovery checks use it.
+    recommends_unseen: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.n_items_: int | None = None
@@ -68,6 +71,11 @@ class Recommender(ABC):
     def score(self, users: Ints, user_items: sp.csr_matrix) -> Floats:
         """(len(users), n_items) relevance; higher is better; -inf for "never"."""
 
+    def _scores_for(self, users: Ints, user_items: sp.csr_matrix, *, filter_seen: bool) -> Floats:
+        """The scores ``recommend`` ranks: ``score``, unless a model ranks differently when
+        the user's own items are excluded (a learned ranker trained for discovery)."""
+        return self.score(users, user_items)
+
     def _check_fitted(self) -> int:
         if self.n_items_ is None:
             raise NotFitted(f"{self.name}: fit or load the model first")
@@ -89,7 +97,11 @@ class Recommender(ABC):
         pad with id -1 and score -inf."""
         n_items = self._check_fitted()
         users = np.atleast_1d(np.asarray(users, dtype=np.int64))
-        scores = np.array(self.score(users, user_items), dtype=np.float64, copy=True)
+        scores = np.array(
+            self._scores_for(users, user_items, filter_seen=filter_seen),
+            dtype=np.float64,
+            copy=True,
+        )
         if scores.shape != (len(users), n_items):
             raise ModelFailure(f"{self.name}: scores of shape {scores.shape}")
         if np.isnan(scores).any() or np.isposinf(scores).any():
