@@ -600,7 +600,7 @@ def _popular(ms: ModelSet, request: RecommendationRequest, shopper: Shopper) -> 
 def _plan(ms: ModelSet, request: RecommendationRequest, shopper: Shopper, page: Ints) -> Plan:
     """The strategy actually used and its components. ``auto``: on product, cart and
     checkout pages the page's items' neighbours and complements (with a touch of the
-    shopper's own taste); elsewhere the hybrid ranker when trained, else a blend of the
+    shopper's own taste); elsewhere the hybrid ranker for a user the models know, else a blend of the
     personal models for a known user, the neighbours of a session's items for a visitor,
     and popularity (by segment when known) for a stranger. An explicit strategy whose models
     are missing, or that has nothing to work from, falls back to ``auto``'s choice."""
@@ -647,7 +647,7 @@ def _auto(
             found += _user(ms, [HYBRID] if HYBRID in ms.models else personal, weight=0.25)
         if found:
             return Plan("similar_items", found)
-    if HYBRID in ms.models and shopper.has_history:
+    if HYBRID in ms.models and shopper.index >= 0 and shopper.has_history:
         return Plan("hybrid", _user(ms, [HYBRID]))
     if shopper.index >= 0 and shopper.has_history and personal:
         return Plan("personalized", _user(ms, personal))

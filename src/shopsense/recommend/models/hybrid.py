@@ -32,6 +32,8 @@ from shopsense.recommend.interactions import Interactions
 
 DEFAULT_BASES = ("repeat", "item_knn", "ease", "als", "popular")
 DAY_US = 86_400 * 1e6
+TIE_BREAK = 1e-6
+MIN_TRAIN_USERS = 10  # fewer labelled users than this teach a ranker nothing
 RANKER_PARAMS: dict[str, Any] = {
     "objective": "lambdarank",
     "metric": "ndcg",
@@ -78,6 +80,10 @@ class ItemFacts:
         self.user_since[per_user["user"].to_numpy()] = per_user["since"].to_numpy()
         self.user_days = np.zeros(data.n_users)
         self.user_days[per_user["user"].to_numpy()] = per_user["days"].to_numpy()
+        # How much of what the user buys is buying again: some shoppers restock, some explore.
+        habits = pairs.group_by("user").agg((pl.col("days") > 1).mean().alias("share"))
+        self.user_repeat = np.full(data.n_users, np.nan)
+        self.user_repeat[habits["user"].to_numpy()] = habits["share"].to_numpy()
         last = ev.group_by("user", "item").agg((pl.col("age").min() + 1.0).alias("age"))
         self.last_age = _csr(last, "age", shape)  # days since last touch + 1; 0 = never
         days = bought.with_columns((pl.col("age") // 1).alias("day")).unique(
@@ -122,6 +128,7 @@ class ItemFacts:
             "purchase_days": self.purchase_days,
             "user_since": self.user_since,
             "user_days": self.user_days,
+            "user_repeat": self.user_repeat,
             "before": self.before,
             "last_age": self.last_age,
             "cycle": self.cycle,
@@ -141,7 +148,7 @@ class ItemFacts:
             setattr(facts, key, sp.csr_matrix(state[key]))
         for key in (
             "cycle", "repeats", "buyers", "repeat_share", "recent", "before", "price",
-            "user_since", "user_days",
+            "user_since", "user_days", "user_repeat",
         ):  # fmt: skip
             setattr(facts, key, np.asarray(state[key], dtype=np.float64))
         return facts
@@ -195,7 +202,7 @@ class Hybrid(Recommender):
         candidates: int = 50,
         holdout_days: float = 30.0,
         max_train_users: int = 4_000,
-        windows: int = 2,
+        windows: int = 3,
         rounds: int = 300,
         patience: int = 40,
         seed: int = 7,
@@ -278,6 +285,7 @@ class Hybrid(Recommender):
             purchase_days,
             np.where(known, facts.user_since[user_rows], np.nan),
             np.where(known, facts.user_days[user_rows], np.nan),
+            np.where(known, facts.user_repeat[user_rows], np.nan),
             np.log1p(facts.before[cols]),
             last_age,
             weight,
@@ -322,19 +330,15 @@ class Hybrid(Recommender):
             if len(users) > self.max_train_users:
                 rng = np.random.default_rng(self.seed + window)
                 users = np.sort(rng.choice(users, self.max_train_users, replace=False))
-            if len(users) < 10:
-                if window == 0:
-                    raise ValidationFailed(
-                        f"hybrid: {len(users)} users with history before and purchases in the "
-                        f"last {self.holdout_days:g} days; at least 10 are needed to learn a ranker"
-                    )
+            if len(users) < MIN_TRAIN_USERS:
                 break
             self._fit_bases(early, registry)
             for mode in sets:
                 sets[mode].append(
                     self._examples(early, users, label_matrix, new_only=mode == "new")
                 )
-        self.rankers_ = {mode: self._learn(examples) for mode, examples in sets.items()}
+        # Too little history to learn from: the fused ranks of the base models rank alone.
+        self.rankers_ = {mode: self._learn(examples) for mode, examples in sets.items() if examples}
         self._fit_bases(data, registry)
 
     def _fit_bases(self, data: Interactions, registry: dict[str, type[Recommender]]) -> None:
@@ -403,12 +407,22 @@ class Hybrid(Recommender):
     def _rank(self, users: Ints, user_items: sp.csr_matrix, *, new_only: bool) -> Floats:
         """Ranker scores for the candidates; every other item below them, by popularity."""
         users = np.asarray(users, dtype=np.int64)
-        rows, cols, x, _ = self._candidates(users, user_items, new_only=new_only)
-        booster = self.rankers_["new" if new_only else "all"]
-        predicted = booster.predict(x, num_iteration=booster.best_iteration or None)
+        rows, cols, x, dense = self._candidates(users, user_items, new_only=new_only)
+        booster = self.rankers_.get("new" if new_only else "all")
+        predicted: Floats = np.zeros(len(rows))
+        if booster is not None:
+            predicted = np.asarray(
+                booster.predict(x, num_iteration=booster.best_iteration or None), dtype=np.float64
+            )
         facts = self.facts_
         if facts is None:
             raise ValidationFailed("hybrid: not fitted")
+        # Where the ranker cannot tell candidates apart (little training data), the fused
+        # ranks of the base models decide: a tie-breaker far below any learned difference.
+        fused = np.zeros((len(users), len(facts.recent)))
+        for s in dense.values():
+            fused += 1.0 / (10.0 + _ranks(np.nan_to_num(s, nan=-np.inf)))
+        predicted = predicted + TIE_BREAK * fused[rows, cols]
         popularity = np.log1p(facts.recent)
         floor = popularity / (popularity.max() + 1.0)  # in [0, 1)
         out = np.broadcast_to(floor - 2.0, (len(users), len(floor))).copy()

@@ -39,7 +39,7 @@ class Repeat(Recommender):
     Tuned on Online Retail (train before 2011-10-10, the next month held out): the
     popularity term lifted NDCG@10 from 0.302 to 0.324; decay and the cycle were flat
     (half-lives of 120 days to none, cycle weights 0 to 0.2: all within 0.005). Larger
-    cycle weights cost 0.01 (0.5) to 0.05 (2): in that shop the items just bought are the
+    cycle weights cost 0.01 (0.5) to 0.06 (2): in that shop the items just bought are the
     ones most often reordered within the month, whatever their cycle, so the cycle only
     orders items otherwise alike."""
 
