@@ -381,6 +381,12 @@ def evaluate_cmd(
         result = evaluate(data, factories, k=k, reporter=reporter)
     for table in tables(result):
         console.print(table)
+    for variant, versus in result.hybrid_summary().items():
+        low, high = versus["ci95"]
+        console.print(
+            f"hybrid vs {versus['baseline']} ({variant}): ×{versus['ratio']}, "
+            f"difference {versus['difference']:+.4f} [95 % CI {low:+.4f}, {high:+.4f}]"
+        )
     if json_ is not None:
         json_.write_text(json.dumps(result.to_json(), indent=1))
         console.print(f"figures written to {json_}")

@@ -85,8 +85,9 @@ class Evaluation:
     variants: dict[str, dict[str, ModelScores]]
 
     def to_json(self) -> dict[str, Any]:
-        """``{"dataset", "split", "k", "variants": {variant: {model: {metric@k, ...}}}}``."""
-        return {
+        """``{"dataset", "split", "k", "variants": {variant: {model: {metric@k, ...}}}}``,
+        plus ``"hybrid"`` (``hybrid_summary``) when the hybrid was evaluated."""
+        out: dict[str, Any] = {
             "dataset": self.dataset,
             "split": self.split,
             "k": self.k,
@@ -95,6 +96,31 @@ class Evaluation:
                 for variant, models in self.variants.items()
             },
         }
+        summary = self.hybrid_summary()
+        if summary:
+            out["hybrid"] = summary
+        return out
+
+    def hybrid_summary(self, model: str = "hybrid") -> dict[str, dict[str, Any]]:
+        """Per variant: the hybrid against the best other model by NDCG — the ratio of the
+        means and the paired-bootstrap 95 % interval of the per-user difference."""
+        summary: dict[str, dict[str, Any]] = {}
+        for variant, models in self.variants.items():
+            others = {n: s for n, s in models.items() if n != model}
+            if model not in models or not others:
+                continue
+            best = max(others, key=lambda n: others[n].metrics["ndcg"])
+            ours, theirs = models[model].metrics["ndcg"], others[best].metrics["ndcg"]
+            diff = self.compare(variant, model, best)
+            summary[variant] = {
+                "baseline": best,
+                f"ndcg@{self.k}": round(ours, 4),
+                f"baseline_ndcg@{self.k}": round(theirs, 4),
+                "ratio": round(ours / theirs, 4) if theirs > 0 else None,
+                "difference": round(diff.mean, 4),
+                "ci95": [round(diff.low, 4), round(diff.high, 4)],
+            }
+        return summary
 
     def _row(self, scores: ModelScores) -> dict[str, float | int]:
         m = scores.metrics
