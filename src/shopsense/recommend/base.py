@@ -56,6 +56,12 @@ class Recommender(ABC):
 
     # -- learning -----------------------------------------------------------------------
 
+    @classmethod
+    def for_protocol(cls, protocol: str) -> Self:
+        """An unfitted model with the defaults for an evaluation protocol ("temporal" or
+        "random"); most models have one set of defaults."""
+        return cls()
+
     def fit(self, data: Interactions) -> Self:
         self.n_items_ = data.n_items
         self.as_of_ = data.as_of

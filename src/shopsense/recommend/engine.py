@@ -600,10 +600,11 @@ def _popular(ms: ModelSet, request: RecommendationRequest, shopper: Shopper) -> 
 def _plan(ms: ModelSet, request: RecommendationRequest, shopper: Shopper, page: Ints) -> Plan:
     """The strategy actually used and its components. ``auto``: on product, cart and
     checkout pages the page's items' neighbours and complements (with a touch of the
-    shopper's own taste); elsewhere the hybrid ranker for a user the models know, else a blend of the
-    personal models for a known user, the neighbours of a session's items for a visitor,
-    and popularity (by segment when known) for a stranger. An explicit strategy whose models
-    are missing, or that has nothing to work from, falls back to ``auto``'s choice."""
+    shopper's own taste); elsewhere the hybrid ranker for a user the models know, else a
+    blend of the personal models for a known user, the neighbours of a session's items for
+    a visitor, and popularity (by segment when known) for a stranger. An explicit strategy
+    whose models are missing, or that has nothing to work from, falls back to ``auto``'s
+    choice."""
     on_page = set(page.tolist())
     history = np.asarray(
         [i for i in shopper.recent if i not in on_page][:HISTORY_ANCHORS], dtype=np.int64

@@ -106,7 +106,10 @@ class Interactions:
     def before(self, cut: datetime) -> Interactions:
         """The same users and items (same indexes) with only the events before ``cut``: the
         training half of a temporal split whose features must line up with the whole."""
-        events = self.events.filter(pl.col("timestamp") < cut)
+        return self.with_events(self.events.filter(pl.col("timestamp") < cut), as_of=cut)
+
+    def with_events(self, events: pl.DataFrame, as_of: datetime | None = None) -> Interactions:
+        """The same users and items (same indexes) with a subset of the events."""
         matrix = sp.csr_matrix(
             (events["weight"].to_numpy(), (events["user"].to_numpy(), events["item"].to_numpy())),
             shape=self.matrix.shape,
@@ -118,7 +121,7 @@ class Interactions:
             matrix=matrix,
             events=events,
             items=self.items,
-            as_of=cut,
+            as_of=as_of or self.as_of,
             _user_index=self._user_index,
             _item_index=self._item_index,
         )

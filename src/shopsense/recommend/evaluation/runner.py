@@ -63,6 +63,16 @@ def choose_models(names: str | Iterable[str] | None) -> dict[str, ModelFactory]:
     return {n: registry[n] for n in wanted}
 
 
+def _for_protocol(factory: Callable[[], Recommender], protocol: str) -> Recommender:
+    """A registered model configured for the split's protocol (the hybrid holds out at
+    random on a random split), any other factory called as it is."""
+    configure = getattr(factory, "for_protocol", None)
+    model = configure(protocol) if configure is not None else factory()
+    if not isinstance(model, Recommender):
+        raise ShopsenseError(f"{factory!r} did not make a recommender")
+    return model
+
+
 @dataclass(frozen=True)
 class ModelScores:
     """One model on one variant: mean metrics, and NDCG per evaluated user (in the order of
@@ -241,7 +251,7 @@ def evaluate(
     for name, factory in factories.items():
         fitting = reporter.task(f"{name}: fit", total=1)
         started = time.perf_counter()
-        model = factory().fit(train)
+        model = _for_protocol(factory, split.protocol).fit(train)
         fit_seconds = time.perf_counter() - started
         fitting.advance(1)
         scoring = reporter.task(f"{name}: rank", total=sum(len(u) for u in ranked.values()))

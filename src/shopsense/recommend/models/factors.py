@@ -81,15 +81,20 @@ class ALS(_Factors):
     quarter of the NDCG. After the last sweep the user factors are solved exactly once more
     against the final item factors, so a known user's factor is the very solve a folded-in
     visitor with the same history gets.
+
+    The defaults won a validation cut of Online Retail (train to 2011-10-10, next month's
+    purchases). The best confidences there are small (``alpha`` x BM25 mostly below 1, the
+    weight of an unobserved cell) with a strong ``regularization`` near 100 x ``alpha``;
+    a ratio near 1000 collapses the factors to nothing.
     """
 
     name = "als"
 
     def __init__(
         self,
-        factors: int = 64,
-        regularization: float = 0.05,
-        alpha: float = 1.0,
+        factors: int = 256,
+        regularization: float = 30.0,
+        alpha: float = 0.3,
         iterations: int = 15,
         weighting: Weighting = "bm25",
         bm25_k1: float = 100.0,
@@ -274,16 +279,17 @@ class BPR(_Factors):
     are drawn in proportion to popularity), so event weights do not enter the fit; they
     weigh the history items when a visitor is folded in. The last factor column is the
     item bias (users carry a constant 1 there). Fitted on one thread: SGD threads race on
-    shared factors, and a seeded fit must give the same model twice.
+    shared factors, and a seeded fit must give the same model twice. The defaults won the
+    Online Retail validation cut; more epochs or a larger ``learning_rate`` overfit there.
     """
 
     name = "bpr"
 
     def __init__(
         self,
-        factors: int = 64,
-        learning_rate: float = 0.05,
-        regularization: float = 0.01,
+        factors: int = 128,
+        learning_rate: float = 0.01,
+        regularization: float = 0.0001,
         iterations: int = 100,
         random_state: int = 0,
     ) -> None:

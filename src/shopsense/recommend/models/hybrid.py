@@ -200,7 +200,9 @@ class Hybrid(Recommender):
         self,
         bases: tuple[str, ...] = DEFAULT_BASES,
         candidates: int = 50,
+        holdout: str = "time",
         holdout_days: float = 30.0,
+        holdout_share: float = 0.2,
         max_train_users: int = 4_000,
         windows: int = 3,
         rounds: int = 300,
@@ -210,7 +212,11 @@ class Hybrid(Recommender):
         super().__init__()
         self.bases = bases
         self.candidates = candidates
+        if holdout not in ("time", "random"):
+            raise ValidationFailed(f"hybrid: holdout must be 'time' or 'random', not {holdout!r}")
+        self.holdout = holdout
         self.holdout_days = holdout_days
+        self.holdout_share = holdout_share
         self.max_train_users = max_train_users
         self.windows = windows
         self.rounds = rounds
@@ -219,6 +225,10 @@ class Hybrid(Recommender):
         self.models_: dict[str, Recommender] = {}
         self.facts_: ItemFacts | None = None
         self.rankers_: dict[str, lgb.Booster] = {}
+
+    @classmethod
+    def for_protocol(cls, protocol: str) -> Self:
+        return cls(holdout="random" if protocol.startswith("random") else "time")
 
     # -- features -------------------------------------------------------------------------
 
@@ -315,10 +325,7 @@ class Hybrid(Recommender):
             raise ValidationFailed(f"hybrid: unknown base models {', '.join(missing)}")
         sets: dict[str, list[tuple[Floats, Floats, Ints]]] = {"all": [], "new": []}
         for window in range(self.windows):
-            end = data.as_of - timedelta(days=self.holdout_days * window)
-            cut = end - timedelta(days=self.holdout_days)
-            early = data.before(cut)
-            later = data.events.filter((pl.col("timestamp") >= cut) & (pl.col("timestamp") < end))
+            early, later = self._holdout(data, window)
             target = "purchase" if (later["kind"] == "purchase").any() else "cart"
             labels = later.filter(pl.col("kind") == target).select("user", "item").unique()
             label_matrix = sp.csr_matrix(
@@ -340,6 +347,24 @@ class Hybrid(Recommender):
         # Too little history to learn from: the fused ranks of the base models rank alone.
         self.rankers_ = {mode: self._learn(examples) for mode, examples in sets.items() if examples}
         self._fit_bases(data, registry)
+
+    def _holdout(self, data: Interactions, window: int) -> tuple[Interactions, pl.DataFrame]:
+        """What the base models see and what the ranker learns to predict, for one window.
+
+        ``time``: the ``holdout_days`` before the window's end are held out (a shop's next
+        month); ``random``: a random ``holdout_share`` of each user's items, all their events
+        (for data without a meaningful order in time, like a random-split benchmark)."""
+        if self.holdout == "random":
+            pairs = data.events.select("user", "item").unique().sort("user", "item")
+            rng = np.random.default_rng(self.seed + window)
+            held = pairs.filter(pl.Series(rng.random(pairs.height) < self.holdout_share))
+            later = data.events.join(held, on=["user", "item"], how="semi")
+            kept = data.events.join(held, on=["user", "item"], how="anti")
+            return data.with_events(kept), later
+        end = data.as_of - timedelta(days=self.holdout_days * window)
+        cut = end - timedelta(days=self.holdout_days)
+        later = data.events.filter((pl.col("timestamp") >= cut) & (pl.col("timestamp") < end))
+        return data.before(cut), later
 
     def _fit_bases(self, data: Interactions, registry: dict[str, type[Recommender]]) -> None:
         self.models_ = {name: registry[name]().fit(data) for name in self.bases}
@@ -444,7 +469,9 @@ class Hybrid(Recommender):
             "rankers": {mode: b.model_to_string() for mode, b in self.rankers_.items()},
             "bases": list(self.bases),
             "candidates": self.candidates,
+            "holdout": self.holdout,
             "holdout_days": self.holdout_days,
+            "holdout_share": self.holdout_share,
             "max_train_users": self.max_train_users,
             "windows": self.windows,
             "rounds": self.rounds,
@@ -455,7 +482,9 @@ class Hybrid(Recommender):
     def _restore(self, state: State) -> None:
         self.bases = tuple(state["bases"])
         self.candidates = int(state["candidates"])
+        self.holdout = str(state["holdout"])
         self.holdout_days = float(state["holdout_days"])
+        self.holdout_share = float(state["holdout_share"])
         self.max_train_users = int(state["max_train_users"])
         self.windows = int(state["windows"])
         self.rounds = int(state["rounds"])
