@@ -33,7 +33,15 @@ def test_evaluate_a_demo_store(
     assert result.exit_code == 0, result.output
     assert "new items only" in result.output
     data = json.loads(out.read_text())
-    assert set(data) == {"dataset", "split", "k", "variants"}
+    assert set(data) == {"dataset", "split", "k", "variants", "hybrid"}
+    for variant, versus in data["hybrid"].items():  # against the best other model
+        best = max(
+            (m for m in data["variants"][variant] if m != "hybrid"),
+            key=lambda m: data["variants"][variant][m]["ndcg@10"],
+        )
+        assert versus["baseline"] == best
+        low, high = versus["ci95"]
+        assert low <= versus["difference"] <= high
     assert (data["dataset"], data["split"], data["k"]) == ("demo", "temporal", 10)
     assert set(data["variants"]) == {"all", "new_items"}
     for models in data["variants"].values():
