@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -326,6 +326,7 @@ def demo(
     with rich_reporter() as reporter:
         ProfileEngine(db, settings).rebuild(reporter=reporter)
         version = train(db, settings, reporter=reporter)
+    _show_examples(db, settings)
     if settings.write_key and settings.secret_key:
         write_key = settings.write_key.get_secret_value()
         secret_key = settings.secret_key.get_secret_value()
@@ -356,6 +357,71 @@ def demo(
     typer.echo("\n".join(lines))
     if serve_:
         _serve(settings, db, host, port)
+
+
+def _show_recommendations(title: str, answer: dict[str, Any]) -> None:
+    table = Table(title=f"{title}: strategy {answer['strategy']}", title_justify="left")
+    for column in ("rank", "product", "name", "price", "reason"):
+        table.add_column(column, justify="right" if column in ("rank", "price") else "left")
+    for item in answer["items"]:
+        reason = item["reason"]
+        detail = f" ({reason['detail']})" if reason.get("detail") else ""
+        table.add_row(
+            str(item["rank"]), item["product_id"], item["name"] or "",
+            f"{item['price']:.2f}" if item["price"] is not None else "", reason["kind"] + detail,
+        )  # fmt: skip
+    console.print(table)
+
+
+def _show_examples(db: Database, settings: Settings) -> None:
+    """One answer of each kind on the store's own data, reasons included."""
+    from shopsense.recommend.engine import PersonalizationEngine
+    from shopsense.recommend.examples import example_requests
+
+    engine = PersonalizationEngine(db, settings)
+    with db.read() as conn:
+        requests = example_requests(conn)
+    for title, request in requests.items():
+        _show_recommendations(title, engine.recommend(request))
+
+
+@app.command("recommend")
+def recommend_cmd(
+    user: Annotated[str | None, typer.Option(help="A customer's user_id")] = None,
+    anonymous: Annotated[str | None, typer.Option(help="A visitor's anonymous_id")] = None,
+    session: Annotated[str | None, typer.Option(help="A session_id")] = None,
+    context: Annotated[str, typer.Option(help="home, product, cart, category, ...")] = "home",
+    product: Annotated[str | None, typer.Option(help="The product on the page")] = None,
+    cart: Annotated[str | None, typer.Option(help="Comma-separated product ids")] = None,
+    category: Annotated[str | None, typer.Option(help="The category on the page")] = None,
+    strategy: Annotated[str, typer.Option(help="auto, personalized, popular, ...")] = "auto",
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+) -> None:
+    """Ask the newest trained models for recommendations, as the HTTP endpoint would
+    (the answer is logged like any other)."""
+    from pydantic import ValidationError
+
+    from shopsense.errors import ValidationFailed
+    from shopsense.recommend.engine import PersonalizationEngine
+    from shopsense.recommend.request import RecommendationRequest
+
+    settings = get_settings()
+    db = _database(settings)
+    fields: dict[str, Any] = {
+        "user_id": user, "anonymous_id": anonymous, "session_id": session,
+        "context": context, "product_id": product, "category": category,
+        "cart": [c.strip() for c in cart.split(",") if c.strip()] if cart else [],
+        "strategy": strategy, "limit": limit,
+    }  # fmt: skip
+    try:
+        request = RecommendationRequest.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValidationFailed(problems) from exc
+    answer = PersonalizationEngine(db, settings).recommend(request)
+    _show_recommendations(f"{answer['recommendation_id']} ({answer['model_version']})", answer)
 
 
 @app.command("evaluate")

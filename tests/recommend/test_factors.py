@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from shopsense.errors import ValidationFailed
 from shopsense.recommend import Interactions
-from shopsense.recommend.models import ALS, BPR, MODELS
+from shopsense.recommend.models import ALS, BPR, MODELS, factors
 
 
 class TestALS(RecommenderContract):
@@ -89,6 +89,15 @@ def test_als_fold_in_matches_implicit_recalculate_user() -> None:
     reference.user_factors = model.user_factors_.copy()
     expected = reference.recalculate_user(np.arange(3), sp.csr_matrix(rows, dtype=np.float32))
     np.testing.assert_allclose(model._fold_in(rows), expected, rtol=1e-3, atol=1e-5)
+
+
+def test_als_fold_in_in_small_chunks_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Users are solved in chunks of similar history length: any chunking, same answer."""
+    data = _random_store()
+    model = ALS(factors=6, regularization=0.5).fit(data)
+    whole = model._fold_in(data.matrix)
+    monkeypatch.setattr(factors, "FOLD_IN_BLOCK", 6 * 8)  # a few users per chunk
+    np.testing.assert_allclose(model._fold_in(data.matrix), whole, rtol=1e-6, atol=1e-7)
 
 
 def test_als_bm25_of_a_new_history_is_the_training_weighting() -> None:

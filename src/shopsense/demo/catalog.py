@@ -196,6 +196,16 @@ class Catalog:
         )
 
 
+def _unique(names: list[str]) -> list[str]:
+    """A shop does not sell two products under one name: repeats get a model number."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} {seen[name]}")
+    return out
+
+
 def build_catalog(rng: np.random.Generator, n: int) -> Catalog:
     """``n`` products spread over departments by their weight, with prices log-normal around
     each department's level and a margin drawn from its range."""
@@ -244,10 +254,12 @@ def build_catalog(rng: np.random.Generator, n: int) -> Catalog:
 
     percentile = _price_percentile(leaf, price)
     attributes, tags = _attributes_and_tags(rng, department, season, popularity)
-    names = [
-        f"{brands[brand_index[j]]} {ADJECTIVES[int(a)]} {leaves[leaf[j]].noun}"
-        for j, a in enumerate(rng.integers(0, len(ADJECTIVES), n))
-    ]
+    names = _unique(
+        [
+            f"{brands[brand_index[j]]} {ADJECTIVES[int(a)]} {leaves[leaf[j]].noun}"
+            for j, a in enumerate(rng.integers(0, len(ADJECTIVES), n))
+        ]
+    )
     groups = _co_purchase_groups(rng, department, popularity, season, stock, slow_list)
     return Catalog(
         ids=[f"P{j + 1:04d}" for j in range(n)],

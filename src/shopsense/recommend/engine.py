@@ -6,7 +6,8 @@ listing is checked at most every ``check_seconds``. Nothing is trained per reque
 real-time comes from the database in a few statements a request: the shopper's recent
 events (one query), their segment (one primary-key read, only with a ``user_id``), whether
 a ``product_id`` the models do not know exists (one primary-key read, only then) and the
-log row (one INSERT). Product facts that change between trainings (price, stock, active)
+log row (one INSERT, committed without waiting for the disk: see ``_log_transaction``).
+Product facts that change between trainings (price, stock, active)
 are re-read, set-based, when the products table changes.
 
 A request becomes a *plan*: a strategy and its components (a model scoring the shopper, or
@@ -28,7 +29,8 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -366,8 +368,44 @@ class PersonalizationEngine:
             ],
             "created_at": utcnow(),
         }
-        with self.db.write() as conn:
+        with _log_transaction(self.db) as conn:
             conn.execute(recommendation_log_table.insert(), [row])
+
+
+_SYNCHRONOUS = "shopsense_synchronous"  # a pooled SQLite connection's configured level
+
+
+@contextmanager
+def _log_transaction(db: Database) -> Iterator[Connection]:
+    """A write transaction whose commit does not wait for the disk. A log row is
+    attribution data: a power cut may lose the last few (never corrupt the database: SQLite
+    in WAL mode at ``synchronous=NORMAL``, PostgreSQL's asynchronous commit), where an fsync
+    per answer costs more than computing the answer, and its variance is the latency tail.
+    Events keep the configured durability; the next durable commit carries these rows."""
+    if db.dialect == "postgresql":
+        with db.write() as conn:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            yield conn
+        return
+    if db.dialect != "sqlite":
+        with db.write() as conn:
+            yield conn
+        return
+    with db.engine.connect() as conn:
+        pooled = conn.connection
+        raw: Any = pooled.driver_connection
+        level = pooled.info.get(_SYNCHRONOUS)
+        if level is None:  # 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA; outside a transaction only
+            level = pooled.info[_SYNCHRONOUS] = int(raw.execute("PRAGMA synchronous").fetchone()[0])
+        relax = level > 1
+        if relax:
+            raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if relax:
+                raw.execute(f"PRAGMA synchronous={level}")
 
 
 # -- reading the database -----------------------------------------------------------------

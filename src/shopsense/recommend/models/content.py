@@ -83,7 +83,12 @@ class Content(Recommender):
     def __init__(self, min_df: int = 1) -> None:
         super().__init__()
         self._configure(min_df=min_df)
-        self.item_vectors_: sp.csr_matrix = sp.csr_matrix((0, 0))
+        self._set_vectors(sp.csr_matrix((0, 0)))
+
+    def _set_vectors(self, vectors: sp.csr_matrix) -> None:
+        self.item_vectors_ = vectors
+        # Transposed once here rather than by every ``score`` call (it dominated a request).
+        self._vectors_t = sp.csr_matrix(vectors.T)
 
     def _configure(self, min_df: int) -> None:
         if int(min_df) < 1:
@@ -95,7 +100,7 @@ class Content(Recommender):
         frequency = Counter(term for doc in docs for term in set(doc))
         if not frequency or max(frequency.values()) < self.min_df:
             # No text to learn from: every item scores 0 rather than the fit failing.
-            self.item_vectors_ = sp.csr_matrix((data.n_items, 0))
+            self._set_vectors(sp.csr_matrix((data.n_items, 0)))
             return
         vectorizer = TfidfVectorizer(
             analyzer=_as_is,
@@ -103,7 +108,7 @@ class Content(Recommender):
             min_df=self.min_df,
             dtype=np.float64,
         )
-        self.item_vectors_ = sp.csr_matrix(vectorizer.fit_transform(docs))
+        self._set_vectors(sp.csr_matrix(vectorizer.fit_transform(docs)))
 
     def score(self, users: Ints, user_items: sp.csr_matrix) -> Floats:
         self._check_fitted()
@@ -111,7 +116,7 @@ class Content(Recommender):
         profiles = sp.csr_matrix(rows @ self.item_vectors_)
         norms = np.sqrt(np.asarray(profiles.multiply(profiles).sum(axis=1)).ravel())
         inverse = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        scores = sp.csr_matrix(sp.diags(inverse) @ profiles @ self.item_vectors_.T)
+        scores = sp.csr_matrix(sp.diags(inverse) @ profiles @ self._vectors_t)
         return np.asarray(scores.toarray(), dtype=np.float64)
 
     def _state(self) -> State:
@@ -122,7 +127,7 @@ class Content(Recommender):
 
     def _restore(self, state: State) -> None:
         self._configure(**state["params"])
-        self.item_vectors_ = sp.csr_matrix(state["item_vectors"], dtype=np.float64)
+        self._set_vectors(sp.csr_matrix(state["item_vectors"], dtype=np.float64))
 
 
 __all__ = ["Content", "item_documents"]

@@ -34,6 +34,7 @@ DEFAULT_BASES = ("repeat", "item_knn", "ease", "als", "popular")
 DAY_US = 86_400 * 1e6
 TIE_BREAK = 1e-6
 MIN_TRAIN_USERS = 10  # fewer labelled users than this teach a ranker nothing
+SMALL_BATCH = 5_000  # candidate rows predicted on one thread (a request has a few hundred)
 RANKER_PARAMS: dict[str, Any] = {
     "objective": "lambdarank",
     "metric": "ndcg",
@@ -235,7 +236,8 @@ class Hybrid(Recommender):
     def _candidates(
         self, users: Ints, user_items: sp.csr_matrix, *, new_only: bool
     ) -> tuple[Ints, Ints, Floats, dict[str, Floats]]:
-        """Candidate pairs (batch row, item), their feature matrix and each base's scores."""
+        """Candidate pairs (batch row, item), their feature matrix and each base's rank of
+        each candidate (0 = its best item)."""
         history = sp.csr_matrix(user_items)
         dense: dict[str, Floats] = {}
         chosen = np.zeros((len(users), self._n_items()), dtype=bool)
@@ -256,7 +258,11 @@ class Hybrid(Recommender):
             seen = history.tocoo()
             chosen[seen.row, seen.col] = True
         rows, cols = np.nonzero(chosen)
-        return rows, cols, self._features(users, history, rows, cols, dense), dense
+        # Ranked once: the features and the serving tie-breaker both read them.
+        ranked = {
+            name: _ranks(np.where(np.isnan(s), -np.inf, s))[rows, cols] for name, s in dense.items()
+        }
+        return rows, cols, self._features(users, history, rows, cols, dense, ranked), ranked
 
     def _features(
         self,
@@ -265,6 +271,7 @@ class Hybrid(Recommender):
         rows: Ints,
         cols: Ints,
         dense: dict[str, Floats],
+        ranked: dict[str, Floats],
     ) -> Floats:
         facts = self.facts_
         if facts is None:
@@ -272,9 +279,9 @@ class Hybrid(Recommender):
         known = users[rows] >= 0
         user_rows = np.where(known, users[rows], 0)
         columns: list[Floats] = []
-        for s in dense.values():
+        for name, s in dense.items():
             columns.append(s[rows, cols])
-            columns.append(_ranks(np.where(np.isnan(s), -np.inf, s))[rows, cols])
+            columns.append(ranked[name])
         purchases = np.where(known, _pair_values(facts.purchases, user_rows, cols), 0.0)
         purchase_days = np.where(known, _pair_values(facts.purchase_days, user_rows, cols), 0.0)
         last_age = np.where(known, _pair_values(facts.last_age, user_rows, cols), 0.0)
@@ -432,22 +439,28 @@ class Hybrid(Recommender):
     def _rank(self, users: Ints, user_items: sp.csr_matrix, *, new_only: bool) -> Floats:
         """Ranker scores for the candidates; every other item below them, by popularity."""
         users = np.asarray(users, dtype=np.int64)
-        rows, cols, x, dense = self._candidates(users, user_items, new_only=new_only)
+        rows, cols, x, ranked = self._candidates(users, user_items, new_only=new_only)
         booster = self.rankers_.get("new" if new_only else "all")
         predicted: Floats = np.zeros(len(rows))
         if booster is not None:
+            # A request's few hundred rows on one thread: they take well under a millisecond,
+            # and an OpenMP team per call only waits for a core under concurrent requests.
+            threads = 1 if len(rows) <= SMALL_BATCH else 0  # 0: OpenMP's default
             predicted = np.asarray(
-                booster.predict(x, num_iteration=booster.best_iteration or None), dtype=np.float64
+                booster.predict(
+                    x, num_iteration=booster.best_iteration or None, num_threads=threads
+                ),
+                dtype=np.float64,
             )
         facts = self.facts_
         if facts is None:
             raise ValidationFailed("hybrid: not fitted")
         # Where the ranker cannot tell candidates apart (little training data), the fused
         # ranks of the base models decide: a tie-breaker far below any learned difference.
-        fused = np.zeros((len(users), len(facts.recent)))
-        for s in dense.values():
-            fused += 1.0 / (10.0 + _ranks(np.nan_to_num(s, nan=-np.inf)))
-        predicted = predicted + TIE_BREAK * fused[rows, cols]
+        fused = np.zeros(len(rows))
+        for r in ranked.values():
+            fused += 1.0 / (10.0 + r)
+        predicted = predicted + TIE_BREAK * fused
         popularity = np.log1p(facts.recent)
         floor = popularity / (popularity.max() + 1.0)  # in [0, 1)
         out = np.broadcast_to(floor - 2.0, (len(users), len(floor))).copy()
