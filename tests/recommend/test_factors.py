@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -190,3 +191,13 @@ def test_unknown_user_indexes_are_refused() -> None:
 def test_bad_parameters_are_refused(build: Callable[[], object]) -> None:
     with pytest.raises(ValidationFailed):
         build()
+
+
+def test_als_regularization_follows_the_history_per_user(tmp_path: Path) -> None:
+    """Unless given, λ = 0.5 x stored items per user; the λ in force survives a reload."""
+    data = _random_store()
+    model = ALS(factors=4).fit(data)
+    assert model.regularization_ == pytest.approx(0.5 * data.matrix.nnz / data.n_users)
+    assert ALS(factors=4, regularization=2.0).fit(data).regularization_ == 2.0
+    model.save(tmp_path / "als")
+    assert ALS.load(tmp_path / "als").regularization_ == model.regularization_

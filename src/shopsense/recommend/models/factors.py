@@ -99,12 +99,12 @@ class ALS(_Factors):
     against the final item factors, so a known user's factor is the very solve a folded-in
     visitor with the same history gets.
 
-    ``regularization`` is absolute, as in implicit, so its best value grows with the
-    history per user: on Online Retail (about 57 items per customer) the validation optimum
-    was 256 factors, λ = 30, α = 0.3, but on a sparse store (about 6 events per user) that
-    λ outweighs every history and flattens the ranking to popularity, as does any λ/α near
-    100 there. The defaults (128 factors, λ = 1, α = 0.1) sit within about 5% of the optimum on
-    Online Retail and keep a wide margin on sparse stores.
+    implicit's ``regularization`` is absolute, so its best value grows with the history per
+    user: on Online Retail (about 53 items per customer) and MovieLens 100K (about 71) the
+    optimum is near λ = 30, α = 0.3, but on a sparse store (about 6 per user) that λ
+    outweighs every history and flattens the ranking to popularity. So by default λ is set
+    at fit time to ``regularization_per_item`` (0.5) x the mean stored items per user,
+    unless ``regularization`` gives it.
     """
 
     name = "als"
@@ -112,19 +112,21 @@ class ALS(_Factors):
     def __init__(
         self,
         factors: int = 128,
-        regularization: float = 1.0,
-        alpha: float = 0.1,
+        regularization: float | None = None,
+        alpha: float = 0.3,
         iterations: int = 15,
         weighting: Weighting = "bm25",
         bm25_k1: float = 100.0,
         bm25_b: float = 0.8,
         random_state: int = 0,
         num_threads: int = 0,
+        regularization_per_item: float = 0.5,
     ) -> None:
         super().__init__()
         self._configure(
             factors=factors,
             regularization=regularization,
+            regularization_per_item=regularization_per_item,
             alpha=alpha,
             iterations=iterations,
             weighting=weighting,
@@ -141,7 +143,7 @@ class ALS(_Factors):
     def _configure(
         self,
         factors: int,
-        regularization: float,
+        regularization: float | None,
         alpha: float,
         iterations: int,
         weighting: Weighting,
@@ -149,6 +151,7 @@ class ALS(_Factors):
         bm25_b: float,
         random_state: int,
         num_threads: int,
+        regularization_per_item: float = 0.5,
     ) -> None:
         if weighting not in WEIGHTINGS:
             raise ValidationFailed(f"weighting must be one of {WEIGHTINGS}, not {weighting!r}")
@@ -158,11 +161,15 @@ class ALS(_Factors):
             ("factors", factors),
             ("iterations", iterations),
             ("alpha", alpha),
-            ("regularization", regularization),
+            ("regularization_per_item", regularization_per_item),
         ):
             _positive(label, value)
+        if regularization is not None:
+            _positive("regularization", regularization)
         self.factors = int(factors)
-        self.regularization = float(regularization)
+        self.regularization = None if regularization is None else float(regularization)
+        self.regularization_per_item = float(regularization_per_item)
+        self.regularization_ = self.regularization or 0.0  # the λ in force, set by fit
         self.alpha = float(alpha)
         self.iterations = int(iterations)
         self.weighting: Weighting = weighting
@@ -203,6 +210,12 @@ class ALS(_Factors):
 
     def _fit(self, data: Interactions) -> None:
         self._gram = None
+        # λ in proportion to the history per user unless given: the data term of each user's
+        # solve grows with it, so a fixed λ is too weak on dense data and too strong on sparse.
+        per_user = data.matrix.nnz / max(data.n_users, 1)
+        self.regularization_ = self.regularization or max(
+            self.regularization_per_item * per_user, 1e-3
+        )
         if data.matrix.nnz == 0:  # nothing to learn from: every score 0
             self.item_idf_, self.mean_length_ = np.zeros(data.n_items), 0.0
             self.user_factors_ = np.zeros((data.n_users, self.factors), dtype=np.float32)
@@ -212,7 +225,7 @@ class ALS(_Factors):
         with _one_blas_thread():
             model = AlternatingLeastSquares(
                 factors=self.factors,
-                regularization=self.regularization,
+                regularization=self.regularization_,
                 alpha=self.alpha,
                 iterations=self.iterations,
                 num_threads=self.num_threads,
@@ -236,7 +249,7 @@ class ALS(_Factors):
         if self._gram is None:  # YᵀY + λI: the same for every visitor
             with _one_blas_thread():
                 y64 = y.astype(np.float64)
-                self._gram = y64.T @ y64 + self.regularization * np.eye(n_factors)
+                self._gram = y64.T @ y64 + self.regularization_ * np.eye(n_factors)
         base = self._gram
         out = np.zeros((conf.shape[0], n_factors), dtype=np.float32)
         order = np.argsort(np.diff(conf.indptr), kind="stable")
@@ -280,6 +293,7 @@ class ALS(_Factors):
             **self._factor_state(),
             "item_idf": self.item_idf_,
             "mean_length": self.mean_length_,
+            "regularization_in_force": self.regularization_,
             "params": self._params(),
         }
 
@@ -287,6 +301,7 @@ class ALS(_Factors):
         return {
             "factors": self.factors,
             "regularization": self.regularization,
+            "regularization_per_item": self.regularization_per_item,
             "alpha": self.alpha,
             "iterations": self.iterations,
             "weighting": self.weighting,
@@ -301,6 +316,7 @@ class ALS(_Factors):
         self._restore_factors(state)
         self.item_idf_ = np.asarray(state["item_idf"], dtype=np.float64)
         self.mean_length_ = float(state["mean_length"])
+        self.regularization_ = float(state["regularization_in_force"])
         self._gram = None
 
 
