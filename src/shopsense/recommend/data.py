@@ -14,7 +14,7 @@ from shopsense.db.models import activity_table as A
 from shopsense.db.models import order_items_table as OI
 from shopsense.db.models import orders_table as O
 from shopsense.db.models import products_table as P
-from shopsense.recommend.interactions import EVENT_SCHEMA, Interactions
+from shopsense.recommend.interactions import EVENT_SCHEMA, ITEM_SCHEMA, Interactions
 
 EVENT_KINDS = {"product_view": "view", "add_to_cart": "cart", "wishlist_add": "cart"}
 
@@ -48,18 +48,7 @@ def load_catalog(conn: Connection) -> pl.DataFrame:
             }
             for r in rows
         ],
-        schema={
-            "item_id": pl.String,
-            "name": pl.String,
-            "description": pl.String,
-            "category": pl.String,
-            "brand": pl.String,
-            "price": pl.Float64,
-            "cost": pl.Float64,
-            "stock": pl.Int64,
-            "active": pl.Boolean,
-            "attributes": pl.String,
-        },
+        schema=ITEM_SCHEMA,
     )
 
 

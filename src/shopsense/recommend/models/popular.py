@@ -17,7 +17,25 @@ def _age_days(data: Interactions) -> pl.Expr:
     return (pl.lit(data.as_of) - pl.col("timestamp")).dt.total_microseconds() / DAY_US
 
 
-class Popular(Recommender):
+class _ItemScores(Recommender):
+    """A non-personal model: one score per item, the same for everyone."""
+
+    personalised = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.item_scores_: Floats = np.zeros(0)
+
+    def _set_scores(self, n_items: int, items: pl.Series, values: Floats) -> None:
+        scores = np.zeros(n_items)
+        scores[items.to_numpy()] = values
+        self.item_scores_ = scores
+
+    def score(self, users: Ints, user_items: sp.csr_matrix) -> Floats:
+        return np.broadcast_to(self.item_scores_, (len(users), len(self.item_scores_)))
+
+
+class Popular(_ItemScores):
     """How many customers took each item, each counted once and decayed from their latest
     take by 0.5^(age / half-life): what the shop sells *now*, to how many people.
 
@@ -26,7 +44,6 @@ class Popular(Recommender):
     (default purchases and carts, the demand signal; on a store without them, every event)."""
 
     name = "popular"
-    personalised = False
 
     def __init__(
         self, half_life_days: float = 30.0, kinds: tuple[str, ...] = ("purchase", "cart")
@@ -34,7 +51,6 @@ class Popular(Recommender):
         super().__init__()
         self.half_life_days = half_life_days
         self.kinds = kinds
-        self.item_scores_: Floats = np.zeros(0)
 
     def _fit(self, data: Interactions) -> None:
         events = data.events.filter(pl.col("kind").is_in(list(self.kinds)))
@@ -44,12 +60,7 @@ class Popular(Recommender):
         decayed = latest.group_by("item").agg(
             (0.5 ** (_age_days(data) / self.half_life_days)).sum().alias("s")
         )
-        scores = np.zeros(data.n_items)
-        scores[decayed["item"].to_numpy()] = decayed["s"].to_numpy()
-        self.item_scores_ = scores
-
-    def score(self, users: Ints, user_items: sp.csr_matrix) -> Floats:
-        return np.broadcast_to(self.item_scores_, (len(users), len(self.item_scores_)))
+        self._set_scores(data.n_items, decayed["item"], decayed["s"].to_numpy())
 
     def _state(self) -> State:
         return {
@@ -64,19 +75,17 @@ class Popular(Recommender):
         self.kinds = tuple(state["kinds"])
 
 
-class Trending(Recommender):
+class Trending(_ItemScores):
     """Growth: decayed demand in the last ``recent_days`` against the ``baseline_days``
     before, (recent + 1) / (baseline x recent/baseline-days + 1) weighted by the recent
     volume, so a new hit outranks a steady seller and noise on one sale does not."""
 
     name = "trending"
-    personalised = False
 
     def __init__(self, recent_days: float = 7.0, baseline_days: float = 28.0) -> None:
         super().__init__()
         self.recent_days = recent_days
         self.baseline_days = baseline_days
-        self.item_scores_: Floats = np.zeros(0)
 
     def _fit(self, data: Interactions) -> None:
         age = _age_days(data)
@@ -90,12 +99,7 @@ class Trending(Recommender):
         expected = counts["before"].to_numpy() * (self.recent_days / self.baseline_days)
         recent = counts["recent"].to_numpy()
         growth = (recent + 1.0) / (expected + 1.0)
-        scores = np.zeros(data.n_items)
-        scores[counts["item"].to_numpy()] = np.log1p(recent) * growth
-        self.item_scores_ = scores
-
-    def score(self, users: Ints, user_items: sp.csr_matrix) -> Floats:
-        return np.broadcast_to(self.item_scores_, (len(users), len(self.item_scores_)))
+        self._set_scores(data.n_items, counts["item"], np.log1p(recent) * growth)
 
     def _state(self) -> State:
         return {
