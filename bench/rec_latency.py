@@ -1,7 +1,7 @@
 """Latency of ``POST /analytics/recommendations`` against ``GET /health`` on the same server,
 in the same run.
 
-    uv run python bench/rec_latency.py [--requests N] [--clients N] [--quick]
+    uv run python bench/rec_latency.py [--requests N] [--clients N] [--quick] [--folder DIR]
 
 A fresh SQLite database in a temporary folder is filled with the Online Retail file
 (``shopsense import online-retail``) and every default model, the hybrid ranker included, is
@@ -16,8 +16,12 @@ anonymous session's home page (the two tracked views); ``limit`` 10. Each client
 one recommendation request and one ``/health`` request, so whatever slows the machine slows
 both series alike: first one client (sequential), then ``--clients`` threads with an
 ``httpx.Client`` each (concurrent), after warm-up requests that are not counted.
-``ratio`` = recommendation p99 / health p99 of the concurrent series (``single_ratio``:
-the sequential one). The last line of output is a JSON object with the figures.
+Each series has 2,000 recommendation requests (500 with ``--quick``) and as many health
+requests, after 100 (50) warm-up requests of each. ``ratio`` = recommendation p99 / health
+p99 of the concurrent series (``single_ratio``: the sequential one); p50 and p99 per request
+kind are printed too. ``--folder`` keeps the database and the trained version there and
+reuses them on the next run (for profiling; recorded figures come from fresh runs). The
+last line of output is a JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from shopsense.db.migrate import upgrade
 from shopsense.db.session import Database
 from shopsense.demo import StoreSpec, generate_store
 from shopsense.importers.online_retail import import_online_retail
+from shopsense.recommend.artifacts import newest
 from shopsense.recommend.training import train
 from shopsense.settings import Settings
 
@@ -55,7 +60,7 @@ RELATIVE = Path("online_retail") / "online_retail.csv.gz"
 AS_OF = "2011-12-10"  # as `shopsense train --as-of 2011-12-10`: the end of that day
 QUICK_SPEC = StoreSpec(users=1000, products=200, days=90, seed=7)
 WRITE_KEY = "bench-write-key"
-SECRET_KEY = "bench-secret-key"
+SECRET_KEY = "bench-secret-key"  # noqa: S105 - a throwaway key for a local server
 KINDS = ("home", "product", "cart", "session")
 SESSIONS = 300
 POPULAR_ITEMS = 500  # pages and carts show items among the most interacted-with
@@ -73,10 +78,15 @@ def dataset_path() -> Path | None:
 
 def prepare(folder: Path, quick: bool) -> tuple[Settings, str, Path]:
     """A migrated database with data and a trained version; answers the settings, a
-    description of the data and the version's folder."""
+    description of the data and the version's folder. A folder prepared before (``--folder``)
+    is reused as it is."""
     url = f"sqlite:///{folder / 'shop.db'}"
-    upgrade(url)
     settings = Settings(database_url=url, models_dir=folder / "models", datasets=None)
+    described = folder / "data.txt"
+    if (version := newest(settings.models_dir)) is not None and described.is_file():
+        print(f"reusing {folder}")
+        return settings, described.read_text(), version
+    upgrade(url)
     db = Database.from_settings(settings)
     try:
         started = time.perf_counter()
@@ -103,10 +113,13 @@ def prepare(folder: Path, quick: bool) -> tuple[Settings, str, Path]:
         )
     finally:
         db.dispose()
+    described.write_text(data)
     return settings, data, version
 
 
-def request_mix(version: Path, sessions: list[tuple[str, str]], seed: int = 7) -> list[dict[str, Any]]:
+def request_mix(
+    version: Path, sessions: list[tuple[str, str]], seed: int = 7
+) -> list[dict[str, Any]]:
     """Request bodies in turn of ``KINDS``, from the version's known customers (with
     history) and its most interacted-with items."""
     with np.load(version / "index.npz", allow_pickle=False) as saved:
@@ -336,20 +349,29 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a demo store: under 30 s")
     parser.add_argument("--requests", type=int, help="recommendations a series (default 2,000)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
-    parser.add_argument("--warmup", type=int, default=100, help="uncounted requests first")
+    parser.add_argument("--warmup", type=int, help="uncounted requests first (default 100)")
+    parser.add_argument(
+        "--folder", type=Path, help="keep the database and models here and reuse them next time"
+    )
     args = parser.parse_args()
-    count = args.requests or (600 if args.quick else 2_000)
+    count = args.requests or (500 if args.quick else 2_000)
+    warmup = args.warmup if args.warmup is not None else (50 if args.quick else 100)
+    began = time.perf_counter()
 
     with tempfile.TemporaryDirectory(prefix="shopsense-rec-latency-") as tmp:
-        folder = Path(tmp)
+        folder = args.folder or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         settings, data, version = prepare(folder, args.quick)
+        started = time.perf_counter()
         with running_server(settings, folder / "server.log") as base:
+            print(f"server up in {time.perf_counter() - started:.1f} s")
+            started = time.perf_counter()
             sessions = track_sessions(base, version, SESSIONS)
             bodies = request_mix(version, sessions)
-            need = args.warmup + 2 * count
+            need = warmup + 2 * count
             bodies = (bodies * (need // len(bodies) + 1))[:need]
-            warm, single_bodies = bodies[: args.warmup], bodies[args.warmup :][:count]
-            concurrent_bodies = bodies[args.warmup + count :]
+            warm, single_bodies = bodies[:warmup], bodies[warmup:][:count]
+            concurrent_bodies = bodies[warmup + count :]
             series(base, warm, 1)
             series(base, warm, args.clients)
             rec, health, strategies, kinds = series(base, single_bodies, 1)
@@ -357,6 +379,7 @@ def main() -> None:
             rec, health, more, kinds = series(base, concurrent_bodies, args.clients)
             concurrent = summary(rec, health, kinds)
             strategies += more
+            print(f"measured in {time.perf_counter() - started:.1f} s")
 
     used = {s: strategies.count(s) for s in sorted(set(strategies))}
     print(f"data: {data}; strategies answered: {used}")
@@ -364,6 +387,8 @@ def main() -> None:
     _show(f"{args.clients} clients", concurrent)
     goal = concurrent["ratio"] <= 3.0 and single["ratio"] <= 3.0
     print(f"goal (p99 <= 3x health p99, both series): {'met' if goal else 'not met'}")
+    load = os.getloadavg()[0]
+    print(f"whole run {time.perf_counter() - began:.1f} s; load average {load:.2f} on this machine")
     result = {
         "data": data,
         "mode": "quick" if args.quick else "full",
@@ -382,6 +407,7 @@ def main() -> None:
         "single_ratio": single["ratio"],
         "goal_met": goal,
         "strategies": used,
+        "load_average": round(load, 2),
         "date": datetime.now(UTC).date().isoformat(),
     }
     print(json.dumps(result))

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from shopsense.errors import NotFitted, ShopsenseError
+from shopsense.errors import NotFitted, ShopsenseError, ValidationFailed
 from shopsense.recommend.interactions import Interactions
 
 Ints = npt.NDArray[np.int64]
@@ -124,8 +124,11 @@ class Recommender(ABC):
         scores for a user whose whole history is that one item."""
         n_items = self._check_fitted()
         items = np.atleast_1d(np.asarray(items, dtype=np.int64))
+        if len(items) and (items.min() < 0 or items.max() >= n_items):
+            raise ValidationFailed(f"{self.name}: item indexes outside the trained catalog")
+        # Built as CSR directly: through COO it cost more than many a model's scoring.
         one_hot = sp.csr_matrix(
-            (np.ones(len(items)), (np.arange(len(items)), items)), shape=(len(items), n_items)
+            (np.ones(len(items)), items, np.arange(len(items) + 1)), shape=(len(items), n_items)
         )
         scores = np.array(
             self.score(np.full(len(items), -1, dtype=np.int64), one_hot), dtype=np.float64
@@ -192,6 +195,16 @@ class Recommender(ABC):
         return model
 
 
+def stored_entries(matrix: sp.csr_matrix, rows: Ints) -> tuple[Ints, Ints, Floats]:
+    """(position in ``rows``, column, value) of every stored entry of those rows of a CSR
+    matrix, in storage order: ``sp.coo_matrix(matrix[rows])`` read straight from the
+    arrays, since scipy's row indexing and conversion cost more than a request's scoring."""
+    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
+    counts = (ends - starts).astype(np.int64)
+    at = np.arange(int(counts.sum())) + np.repeat(starts - np.cumsum(counts) + counts, counts)
+    return np.repeat(np.arange(len(rows)), counts), matrix.indices[at], matrix.data[at]
+
+
 def top_n(scores: Floats, n: int) -> tuple[Ints, Floats]:
     """Best ``n`` columns of each row, sorted; -inf entries become id -1."""
     k = max(0, min(n, scores.shape[1]))
@@ -209,4 +222,4 @@ def top_n(scores: Floats, n: int) -> tuple[Ints, Floats]:
     return ids, best
 
 
-__all__ = ["ModelFailure", "Recommender", "State", "top_n"]
+__all__ = ["ModelFailure", "Recommender", "State", "stored_entries", "top_n"]

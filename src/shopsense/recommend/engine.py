@@ -33,13 +33,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 import scipy.sparse as sp
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select
 
 from shopsense.clock import utcnow
 from shopsense.db.models import activity_table as A
@@ -369,7 +370,7 @@ class PersonalizationEngine:
             "created_at": utcnow(),
         }
         with _log_transaction(self.db) as conn:
-            conn.execute(recommendation_log_table.insert(), [row])
+            conn.execute(_LOG, row)
 
 
 _SYNCHRONOUS = "shopsense_synchronous"  # a pooled SQLite connection's configured level
@@ -444,12 +445,41 @@ def _live_catalog(conn: Connection, ms: ModelSet) -> Catalog:
     return Catalog.from_frame(frame)
 
 
+# Statements a request runs, built once: building and compiling one took longer than the
+# database took to run it.
+_PRODUCT = select(P.c.product_id).where(P.c.product_id == bindparam("product_id"))
+_SEGMENT = select(profiles_table.c.value_segment).where(
+    profiles_table.c.user_id == bindparam("user_id")
+)
+_LOG = recommendation_log_table.insert()
+
+
+@cache
+def _history_query(session: bool, anonymous: bool, user: bool, since: bool) -> Select[Any]:
+    """The recent events of the ids a request names (``since``: only after the training)."""
+    conditions = []
+    if session:
+        conditions.append(A.c.session_id == bindparam("session_id"))
+    if anonymous:
+        conditions.append(A.c.anonymous_id == bindparam("anonymous_id"))
+    if user:
+        by_user = A.c.user_id == bindparam("user_id")
+        after = A.c.timestamp > bindparam("as_of", type_=A.c.timestamp.type)
+        conditions.append(and_(by_user, after) if since else by_user)
+    return (
+        select(A.c.type, A.c.product_id, A.c["items"])
+        .where(or_(*conditions), A.c.is_bot.is_(False), A.c.type.in_(LIVE_TYPES))
+        .order_by(A.c.timestamp.desc())
+        .limit(HISTORY_EVENTS)
+    )
+
+
 def _check_product(conn: Connection, ms: ModelSet, product_id: str | None) -> None:
     """An unknown product is a 404; one the models have not seen yet (new since training)
     is fine and simply anchors nothing."""
     if product_id is None or ms.data.item_index(product_id) >= 0:
         return
-    found = conn.execute(select(P.c.product_id).where(P.c.product_id == product_id)).first()
+    found = conn.execute(_PRODUCT, {"product_id": product_id}).first()
     if found is None:
         raise NotFound(f"no product {product_id!r}")
 
@@ -460,14 +490,14 @@ def _shopper(conn: Connection, ms: ModelSet, request: RecommendationRequest) -> 
     to the models; for a known user, what happened since training)."""
     data = ms.data
     index = data.user_index(request.user_id) if request.user_id else -1
-    conditions = []
-    if request.session_id:
-        conditions.append(A.c.session_id == request.session_id)
-    if request.anonymous_id:
-        conditions.append(A.c.anonymous_id == request.anonymous_id)
-    if request.user_id:
-        by_user = A.c.user_id == request.user_id
-        conditions.append(and_(by_user, A.c.timestamp > data.as_of) if index >= 0 else by_user)
+    ids = {
+        "session_id": request.session_id,
+        "anonymous_id": request.anonymous_id,
+        "user_id": request.user_id,
+    }
+    params: dict[str, Any] = {name: value for name, value in ids.items() if value}
+    if request.user_id and index >= 0:
+        params["as_of"] = data.as_of
     weights: dict[int, float] = {}
     recent: list[int] = []
     bought: dict[int, int] = {}
@@ -482,13 +512,11 @@ def _shopper(conn: Connection, ms: ModelSet, request: RecommendationRequest) -> 
     touch(request.product_id, VIEW_WEIGHT)
     for item_id in request.cart:
         touch(item_id, CART_WEIGHT)
-    if conditions:
-        events = conn.execute(
-            select(A.c.type, A.c.product_id, A.c["items"])
-            .where(or_(*conditions), A.c.is_bot.is_(False), A.c.type.in_(LIVE_TYPES))
-            .order_by(A.c.timestamp.desc())
-            .limit(HISTORY_EVENTS)
-        ).all()
+    if params:
+        query = _history_query(
+            "session_id" in params, "anonymous_id" in params, "user_id" in params, "as_of" in params
+        )
+        events = conn.execute(query, params).all()
         for kind, product_id, lines in events:
             if kind == "purchase":
                 for line in lines if isinstance(lines, list) else []:
@@ -501,24 +529,31 @@ def _shopper(conn: Connection, ms: ModelSet, request: RecommendationRequest) -> 
                 touch(product_id, KIND_WEIGHTS[EVENT_KINDS[kind]])
     segment = None
     if request.user_id and ms.segments:
-        segment = conn.execute(
-            select(profiles_table.c.value_segment).where(
-                profiles_table.c.user_id == request.user_id
-            )
-        ).scalar()
-    row = sp.csr_matrix(
-        (list(weights.values()), ([0] * len(weights), list(weights.keys()))),
-        shape=(1, data.n_items),
-        dtype=np.float64,
-    )
+        segment = conn.execute(_SEGMENT, {"user_id": request.user_id}).scalar()
+    # The history row: the training row plus what the request and the recent events add,
+    # summed on a dense row (scipy's per-call overhead was most of this function).
+    dense = np.zeros(data.n_items)
     if index >= 0:
-        trained = data.matrix[index]
-        row = sp.csr_matrix(row + trained)
-        recent += [int(i) for i in trained.indices[np.argsort(-trained.data, kind="stable")]]
-        past = ms.purchased[index]
-        for column, count in zip(past.indices.tolist(), past.data.tolist(), strict=True):
+        trained_items, trained_weights = _row(data.matrix, index)
+        np.add.at(dense, trained_items, trained_weights)
+        order = np.argsort(-trained_weights, kind="stable")
+        recent += trained_items[order].tolist()
+        past_items, past_counts = _row(ms.purchased, index)
+        for column, count in zip(past_items.tolist(), past_counts.tolist(), strict=True):
             bought[column] = bought.get(column, 0) + int(count)
+    if weights:
+        dense[np.fromiter(weights, dtype=np.int64)] += np.fromiter(weights.values(), np.float64)
+    columns = np.flatnonzero(dense)
+    row = sp.csr_matrix(
+        (dense[columns], columns, np.array([0, len(columns)])), shape=(1, data.n_items)
+    )
     return Shopper(index, row, list(dict.fromkeys(recent)), bought, segment)
+
+
+def _row(matrix: sp.csr_matrix, index: int) -> tuple[Ints, Floats]:
+    """Columns and values of one CSR row, as stored (``matrix[index]`` without its cost)."""
+    start, end = int(matrix.indptr[index]), int(matrix.indptr[index + 1])
+    return matrix.indices[start:end].astype(np.int64), matrix.data[start:end]
 
 
 # -- business rules -----------------------------------------------------------------------

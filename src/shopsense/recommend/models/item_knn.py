@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import bm25_weight, tfidf_weight
 
 from shopsense.errors import ValidationFailed
-from shopsense.recommend.base import Floats, Ints, Recommender, State, top_n
+from shopsense.recommend.base import Floats, Ints, Recommender, State, stored_entries, top_n
 from shopsense.recommend.interactions import Interactions
 
 Weighting = Literal["none", "bm25", "tfidf"]
@@ -129,9 +129,9 @@ class ItemKNN(Recommender):
         items = np.atleast_1d(np.asarray(items, dtype=np.int64))
         if ((items < 0) | (items >= n_items)).any():
             raise ValidationFailed("item_knn: item indexes outside the trained catalog")
-        rows = sp.coo_matrix(self.neighbours_[items])
+        row, col, value = stored_entries(self.neighbours_, items)
         scores = np.full((len(items), n_items), -np.inf)
-        scores[rows.row, rows.col] = rows.data
+        scores[row, col] = value
         scores[np.arange(len(items)), items] = -np.inf
         return top_n(scores, n)
 

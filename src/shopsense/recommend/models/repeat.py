@@ -12,7 +12,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from shopsense.errors import ValidationFailed
-from shopsense.recommend.base import Floats, Ints, Recommender, State
+from shopsense.recommend.base import Floats, Ints, Recommender, State, stored_entries
 from shopsense.recommend.interactions import Interactions
 
 DAY_US = 86_400 * 1e6
@@ -165,15 +165,17 @@ class Repeat(Recommender):
         if (users >= self.history_.shape[0]).any() or (users < -1).any():
             raise ValidationFailed("repeat: user indexes outside the trained users")
         scores = np.full((len(users), n_items), -np.inf)
-        session = sp.coo_matrix(user_items)
-        touched = session.data > 0
-        scores[session.row[touched], session.col[touched]] = self.view_weight * np.log1p(
-            session.data[touched]
-        )
+        if isinstance(user_items, sp.csr_matrix):  # as sp.coo_matrix gives it, but cheaper
+            row, col, data = stored_entries(user_items, np.arange(user_items.shape[0]))
+        else:
+            session = sp.coo_matrix(user_items)
+            row, col, data = session.row, session.col, session.data
+        touched = data > 0
+        scores[row[touched], col[touched]] = self.view_weight * np.log1p(data[touched])
         known = np.flatnonzero(users >= 0)
         if len(known):
-            fitted = sp.coo_matrix(self.history_[users[known]])
-            scores[known[fitted.row], fitted.col] = fitted.data
+            row, col, data = stored_entries(self.history_, users[known])
+            scores[known[row], col] = data
         scores += self.popularity_weight * self.popularity_[None, :]
         return scores
 
