@@ -2,10 +2,10 @@
 
 Baskets are the rows of a 0/1 matrix X (baskets x items). Item supports are column sums;
 every pair's count is one sparse product X_fᵀX_f over the frequent items; triples extend the
-frequent pairs: the baskets holding both items of each pair (an elementwise product of two
-column selections) times X_f counts every (pair, third item) at once. A triple can only be
-frequent if its pairs are (counts only shrink as items are added), so extending frequent
-pairs finds every frequent triple, as Apriori does, without building candidates one by one.
+frequent pairs: for each item a, the baskets holding a, restricted to a's frequent partners,
+give every (a, b, c) count in one product. A triple can only be frequent if its pairs are
+(counts only shrink as items are added), so extending frequent pairs finds every frequent
+triple, as Apriori does, without building candidates one by one.
 """
 
 from __future__ import annotations
@@ -78,15 +78,36 @@ def frequent_itemsets(x: sp.spmatrix, min_support: float, max_len: int = 2) -> I
         a, b, c = co.row[keep], co.col[keep], co.data[keep]
         parts.append(_frame(frequent, np.stack([a, b], axis=1), c))
         if max_len >= 3 and len(a):
-            both = sp.csc_matrix(xf[:, a].multiply(xf[:, b]))  # baskets x frequent pairs
-            extended = sp.csr_matrix(both.T @ xf).tocoo()  # pairs x third items
-            third = extended.col > b[extended.row]  # each triple once, items ascending
-            ok = third & (extended.data >= min_count)
-            rows = extended.row[ok]
-            triples = np.stack([a[rows], b[rows], extended.col[ok]], axis=1)
-            parts.append(_frame(frequent, triples, extended.data[ok]))
+            parts.append(_triples(xf, a, b, frequent, min_count))
     frame = pl.concat(parts).with_columns((pl.col("count") / n).alias("support"))
     return Itemsets(frame, n, counts)
+
+
+def _triples(xf: sp.csc_matrix, a: Ints, b: Ints, frequent: Ints, min_count: int) -> pl.DataFrame:
+    """Frequent triples (a < b < c), anchored on their first item: among the baskets that
+    hold a, one product over a's frequent partners counts every (b, c) at once. Only one
+    anchor's baskets are in memory at a time."""
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    starts = np.searchsorted(a, np.arange(xf.shape[1] + 1))
+    rows_of = sp.csr_matrix(xf)
+    found_a, found_b, found_c, found_n = [], [], [], []
+    for anchor in np.flatnonzero(np.diff(starts) >= 2):
+        partners = b[starts[anchor] : starts[anchor + 1]]
+        baskets = xf.indices[xf.indptr[anchor] : xf.indptr[anchor + 1]]
+        sub = rows_of[baskets][:, partners]
+        pairs = sp.triu(sp.csr_matrix(sub.T @ sub), k=1).tocoo()
+        keep = pairs.data >= min_count
+        found_a.append(np.full(int(keep.sum()), anchor, dtype=np.int64))
+        found_b.append(partners[pairs.row[keep]])
+        found_c.append(partners[pairs.col[keep]])
+        found_n.append(pairs.data[keep])
+    if not found_n:
+        return _frame(frequent, np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=np.int64))
+    local = np.stack(
+        [np.concatenate(found_a), np.concatenate(found_b), np.concatenate(found_c)], axis=1
+    )
+    return _frame(frequent, local, np.concatenate(found_n))
 
 
 def _frame(
