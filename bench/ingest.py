@@ -23,12 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -46,6 +42,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import serving
 from shopsense.clock import now
 from shopsense.db.migrate import upgrade
 from shopsense.settings import Settings
@@ -174,53 +171,17 @@ def row_count(url: str) -> int:
 # -- over HTTP ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_server(url: str, log: Path) -> Iterator[str]:
     """``shopsense serve`` on a free port, logging to ``log``; yields its base URL once
     ``/health`` answers. On a failure the end of the log is printed."""
-    port = _free_port()
-    env = os.environ | {
+    env = {
         "SHOPSENSE_DATABASE_URL": url,
         "SHOPSENSE_WRITE_KEY": WRITE_KEY,
         "SHOPSENSE_LOG_JSON": "true",
     }
-    command = [sys.executable, "-m", "shopsense.cli", "serve", "--host", "127.0.0.1"]
-    log_file = log.open("wb")
-    process = subprocess.Popen([*command, "--port", str(port)], env=env, stderr=log_file)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer /health within 60 s")
-            time.sleep(0.1)
+    with serving.running_server(env, log) as base:
         yield base
-    except BaseException:
-        log_file.flush()
-        print("server log (end):", *log.read_text().splitlines()[-40:], sep="\n")
-        raise
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log_file.close()
 
 
 def post_all(base: str, bodies: list[bytes], clients: int) -> tuple[float, int]:

@@ -30,8 +30,6 @@ import argparse
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,6 +45,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+import serving
 from shopsense.api.params import parse_as_of
 from shopsense.db.migrate import upgrade
 from shopsense.db.session import Database
@@ -197,19 +196,11 @@ def track_sessions(base: str, version: Path, count: int, seed: int = 7) -> list[
 # -- the server --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_server(settings: Settings, log: Path) -> Iterator[str]:
     """``shopsense serve`` (uvicorn, one worker) on a free port with ``settings``' database
     and models, logging to ``log``; yields its base URL once ``/health`` answers."""
-    port = _free_port()
-    env = os.environ | {
+    env = {
         "SHOPSENSE_DATABASE_URL": settings.database_url,
         "SHOPSENSE_MODELS_DIR": str(settings.models_dir),
         "SHOPSENSE_WRITE_KEY": WRITE_KEY,
@@ -217,36 +208,8 @@ def running_server(settings: Settings, log: Path) -> Iterator[str]:
         "SHOPSENSE_RETRAIN_INTERVAL_MINUTES": "0",
         "SHOPSENSE_LOG_JSON": "true",
     }
-    command = [sys.executable, "-m", "shopsense.cli", "serve", "--host", "127.0.0.1"]
-    log_file = log.open("wb")
-    process = subprocess.Popen([*command, "--port", str(port)], env=env, stderr=log_file)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer /health within 60 s")
-            time.sleep(0.1)
+    with serving.running_server(env, log) as base:
         yield base
-    except BaseException:
-        log_file.flush()
-        print("server log (end):", *log.read_text().splitlines()[-40:], sep="\n")
-        raise
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log_file.close()
 
 
 # -- measuring ---------------------------------------------------------------------------------
