@@ -31,6 +31,13 @@ MIN_CUSTOMERS = 20  # fewer buyers than this cannot identify four BG/NBD paramet
 DEGENERATE = 1e4
 FALLBACK_PENALIZER = 0.001
 HORIZON_DAYS = 90
+# The columns of an empty summary (``summary_from_transactions`` of no transactions).
+SUMMARY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "user_id": pl.String,
+    "frequency": pl.Int64,
+    "recency": pl.Float64,
+    "T": pl.Float64,
+}
 
 
 @dataclass(frozen=True)
@@ -68,15 +75,7 @@ def customer_summary(orders: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
         (pl.col("revenue") - pl.col("refunded_amount")).clip(0.0).alias("value"),
     )
     if tx.is_empty():
-        return pl.DataFrame(
-            schema={
-                "user_id": pl.String,
-                "frequency": pl.Int64,
-                "recency": pl.Float64,
-                "T": pl.Float64,
-                "monetary_value": pl.Float64,
-            }
-        )
+        return pl.DataFrame(schema={**SUMMARY_SCHEMA, "monetary_value": pl.Float64})
     return summary_from_transactions(
         tx, "user_id", "placed_at", "value", observation_period_end=as_of, freq="D"
     )
@@ -92,14 +91,7 @@ def activity_summary(events: pl.DataFrame, orders: pl.DataFrame, as_of: datetime
         ]
     )
     if moments.is_empty():
-        return pl.DataFrame(
-            schema={
-                "user_id": pl.String,
-                "frequency": pl.Int64,
-                "recency": pl.Float64,
-                "T": pl.Float64,
-            }
-        )
+        return pl.DataFrame(schema=SUMMARY_SCHEMA)
     return summary_from_transactions(moments, "user_id", "at", observation_period_end=as_of)
 
 

@@ -51,7 +51,7 @@ from shopsense.errors import NotFound, ServiceUnavailable
 from shopsense.recommend.artifacts import ModelSet, load_version, newest
 from shopsense.recommend.base import top_n
 from shopsense.recommend.data import EVENT_KINDS
-from shopsense.recommend.interactions import KIND_WEIGHTS
+from shopsense.recommend.interactions import ITEM_SCHEMA, KIND_WEIGHTS
 from shopsense.recommend.request import RecommendationRequest, logged_request
 from shopsense.recommend.training import registry
 from shopsense.settings import Settings
@@ -93,6 +93,10 @@ SIGNED = ("als", "bpr", HYBRID)  # scores may be <= 0 and still rank; elsewhere 
 EXPLAINERS = ("item_knn", "content", COMPLEMENTS)
 SEGMENT = "segment"  # the per-segment popularity of the version (not a model)
 PERSONAL = "personal"  # reason resolved per item: buy_again, because_you_viewed, personalized
+
+
+# What can change between trainings and is read live from the catalog.
+LIVE_COLUMNS = ("item_id", "name", "category", "brand", "price", "cost", "stock", "active")
 
 
 class NoTrainedModel(ServiceUnavailable):
@@ -423,16 +427,7 @@ def _live_catalog(conn: Connection, ms: ModelSet) -> Catalog:
     ).all()  # fmt: skip
     live = pl.DataFrame(
         [tuple(r) for r in rows],
-        schema={
-            "item_id": pl.String,
-            "name": pl.String,
-            "category": pl.String,
-            "brand": pl.String,
-            "price": pl.Float64,
-            "cost": pl.Float64,
-            "stock": pl.Int64,
-            "active": pl.Boolean,
-        },
+        schema={name: ITEM_SCHEMA[name] for name in LIVE_COLUMNS},
         orient="row",
     )
     columns = pl.DataFrame({"item_id": ms.data.item_ids.tolist()}, schema={"item_id": pl.String})
