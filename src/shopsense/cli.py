@@ -1,4 +1,5 @@
-"""The ``shopsense`` command line: serve, demo, db, keys, import, generate."""
+"""The ``shopsense`` command line: serve, demo, db, keys, import, generate, profiles, train,
+recommend, evaluate, bundles."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ db_app = typer.Typer(help="Database schema.")
 keys_app = typer.Typer(help="API keys (only their hashes are stored).")
 import_app = typer.Typer(help="Import data into the event store.")
 profiles_app = typer.Typer(help="Customer profiles, value and segments.")
+bundles_app = typer.Typer(help="Association rules and bundles.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
 app.add_typer(profiles_app, name="profiles")
+app.add_typer(bundles_app, name="bundles")
 console = Console()
 
 
@@ -320,12 +323,14 @@ def demo(
         out.write_text(json.dumps(truth, indent=1, default=str))
     else:
         console.print(f"the database already holds {events:,} events; generation skipped")
+    from shopsense.bundles.rules import mine
     from shopsense.profiles import ProfileEngine
     from shopsense.recommend.training import train
 
     with rich_reporter() as reporter:
         ProfileEngine(db, settings).rebuild(reporter=reporter)
         version = train(db, settings, reporter=reporter)
+        mine(db, settings, reporter=reporter)
     _show_examples(db, settings)
     if settings.write_key and settings.secret_key:
         write_key = settings.write_key.get_secret_value()
@@ -345,6 +350,7 @@ def demo(
         f"  a profile     {base}/analytics/user-profile/U00001",
         f"  segments      {base}/analytics/user-segments",
         f"  recommend     POST {base}/analytics/recommendations",
+        f"  bundles       POST {base}/analytics/bundles",
         f"  models        {version}",
         f"  write key     {write_key}",
         f"  secret key    {secret_key}",
@@ -383,6 +389,14 @@ def _show_examples(db: Database, settings: Settings) -> None:
         requests = example_requests(conn)
     for title, request in requests.items():
         _show_recommendations(title, engine.recommend(request))
+    from shopsense.bundles.engine import BundleAutomationEngine
+    from shopsense.recommend.examples import example_bundle_request
+
+    with db.read() as conn:
+        bundle_request = example_bundle_request(conn)
+    if bundle_request is not None:
+        title, body = bundle_request
+        _show_bundles(title, BundleAutomationEngine(db, settings).bundles(body))
 
 
 @app.command("recommend")
@@ -399,9 +413,6 @@ def recommend_cmd(
 ) -> None:
     """Ask the newest trained models for recommendations, as the HTTP endpoint would
     (the answer is logged like any other)."""
-    from pydantic import ValidationError
-
-    from shopsense.errors import ValidationFailed
     from shopsense.recommend.engine import PersonalizationEngine
     from shopsense.recommend.request import RecommendationRequest
 
@@ -413,15 +424,94 @@ def recommend_cmd(
         "cart": [c.strip() for c in cart.split(",") if c.strip()] if cart else [],
         "strategy": strategy, "limit": limit,
     }  # fmt: skip
+    request = _request(RecommendationRequest, fields)
+    answer = PersonalizationEngine(db, settings).recommend(request)
+    _show_recommendations(f"{answer['recommendation_id']} ({answer['model_version']})", answer)
+
+
+@bundles_app.command("mine")
+def bundles_mine(
+    as_of: Annotated[
+        str | None, typer.Option(help="ISO date or datetime (UTC); default now")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="orders or sessions; default both")] = None,
+) -> None:
+    """Mine frequent itemsets and association rules from orders (bought together) and
+    sessions (viewed or carted together) and store them; a running server picks them up
+    within seconds. Thresholds: SHOPSENSE_BUNDLE_MIN_SUPPORT, _MIN_LIFT, _MAX_LEN."""
+    from shopsense.api.params import parse_as_of
+    from shopsense.bundles.baskets import SOURCES
+    from shopsense.bundles.rules import mine
+
+    settings = get_settings()
+    with rich_reporter() as reporter:
+        summaries = mine(
+            _database(settings),
+            settings,
+            parse_as_of(as_of),
+            sources=(source,) if source else SOURCES,
+            reporter=reporter,
+        )
+    for s in summaries:
+        console.print(
+            f"{s.source}: {s.baskets:,} baskets, {s.items:,} items, support >= {s.min_count} "
+            f"baskets -> {s.itemsets:,} itemsets, {s.rules:,} rules "
+            f"(lift >= {settings.bundle_min_lift}) in {s.seconds:.2f} s; run {s.mining_id}"
+        )
+
+
+@bundles_app.command("show")
+def bundles_show(
+    product: Annotated[str | None, typer.Option(help="The product on the page")] = None,
+    cart: Annotated[str | None, typer.Option(help="Comma-separated product ids")] = None,
+    user: Annotated[str | None, typer.Option(help="A customer's user_id")] = None,
+    types: Annotated[
+        str | None, typer.Option(help="Comma-separated bundle types; default all five")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=20)] = 5,
+    max_size: Annotated[int, typer.Option(min=2, max=5)] = 3,
+) -> None:
+    """Ask the bundle engine as the HTTP endpoint would (the offers are stored likewise)."""
+    from shopsense.bundles.engine import BundleAutomationEngine
+    from shopsense.bundles.request import ALL_TYPES, BundleRequest
+
+    settings = get_settings()
+    fields: dict[str, Any] = {
+        "product_id": product, "user_id": user, "limit": limit, "max_size": max_size,
+        "cart": [c.strip() for c in cart.split(",") if c.strip()] if cart else [],
+        "types": [t.strip() for t in types.split(",") if t.strip()] if types else ALL_TYPES,
+    }  # fmt: skip
+    request = _request(BundleRequest, fields)
+    answer = BundleAutomationEngine(_database(settings), settings).bundles(request)
+    _show_bundles(f"bundles ({answer['mining_id'] or 'no mining run yet'})", answer)
+
+
+def _request(model: Any, fields: dict[str, Any]) -> Any:
+    """``fields`` validated as ``model``; the errors as one line, per field."""
+    from pydantic import ValidationError
+
+    from shopsense.errors import ValidationFailed
+
     try:
-        request = RecommendationRequest.model_validate(fields)
+        return model.model_validate(fields)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors()
         )
         raise ValidationFailed(problems) from exc
-    answer = PersonalizationEngine(db, settings).recommend(request)
-    _show_recommendations(f"{answer['recommendation_id']} ({answer['model_version']})", answer)
+
+
+def _show_bundles(title: str, answer: dict[str, Any]) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in ("type", "products", "list", "price", "off", "profit/offer", "why"):
+        table.add_column(column, justify="right" if column in ("list", "price", "off") else "left")
+    for b in answer["bundles"]:
+        table.add_row(
+            b["type"], ", ".join(p["product_id"] for p in b["products"]),
+            f"{b['list_price']:.2f}", f"{b['bundle_price']:.2f}", f"{b['discount_pct']:.1f} %",
+            f"{b['expected_profit']:.2f}", b["reason"].split(". ")[0],
+        )  # fmt: skip
+    console.print(table)
 
 
 @app.command("evaluate")

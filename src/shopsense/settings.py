@@ -103,6 +103,31 @@ class Settings(BaseSettings):
         ge=0.0,
         description="The server retrains the recommenders this often, in the background (0: off).",
     )
+    bundle_min_support: float = Field(
+        default=0.002,
+        gt=0.0,
+        le=1.0,
+        description="Least share of baskets an itemset is in to be mined (never under 2 baskets).",
+    )
+    bundle_min_lift: float = Field(
+        default=1.5, ge=0.0, description="Least lift of a stored association rule."
+    )
+    bundle_max_len: int = Field(default=3, ge=2, le=3, description="Longest itemset mined.")
+    bundle_margin_floor: float = Field(
+        default=0.15,
+        ge=0.0,
+        lt=1.0,
+        description="Least gross margin of a bundle, as a share of the bundle price.",
+    )
+    bundle_max_discount: float = Field(
+        default=0.3, ge=0.0, lt=1.0, description="Largest bundle discount (0.3 = 30 %)."
+    )
+    bundle_valid_hours: float = Field(
+        default=48.0, gt=0.0, description="How long an offered bundle's price holds."
+    )
+    bundle_seasonal_horizon_days: int = Field(
+        default=28, ge=1, le=120, description="The coming weeks a seasonal bundle is for."
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     log_json: bool = Field(default=True, description="Structured JSON logs on stderr.")

@@ -77,3 +77,31 @@ def test_rules_by_hand() -> None:
         0, named=True
     )
     assert rule["confidence"] == pytest.approx(2 / 3)
+
+
+def test_random_baskets_match_brute_force_in_any_chunking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against counting every itemset of every basket directly; the triple counter is forced to
+    hold only a few baskets at a time, and repeated entries (quantities) count once."""
+    import itertools
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    from shopsense.bundles import mining
+
+    rng = np.random.default_rng(7)
+    dense = rng.random((300, 12)) < np.linspace(0.05, 0.6, 12)
+    quantities = dense * rng.integers(1, 4, dense.shape)
+    truth: dict[tuple[int, ...], int] = {}
+    for row in dense:
+        items = np.flatnonzero(row).tolist()
+        for k in (1, 2, 3):
+            for combo in itertools.combinations(items, k):
+                truth[combo] = truth.get(combo, 0) + 1
+    min_count = 15
+    expected = {items: n for items, n in truth.items() if n >= min_count}
+    for budget in (None, 12 * 7):
+        monkeypatch.setattr(mining, "_DENSE_BUDGET", budget or mining._DENSE_BUDGET)
+        found = frequent_itemsets(sp.csr_matrix(quantities), min_support=min_count / 300, max_len=3)
+        got = {tuple(items): n for items, n in found.frame.select("items", "count").iter_rows()}
+        assert got == expected

@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select
 
 from shopsense.db.models import (
     activity_table,
+    bundle_recommendation_table,
     identities_table,
     order_items_table,
     orders_table,
@@ -73,6 +74,20 @@ def test_erase_removes_the_user_and_only_the_user(
                 ]
             ],
         )  # fmt: skip
+        conn.execute(
+            insert(bundle_recommendation_table),
+            [
+                {"bundle_id": f"bun-{who}", "type": "complementary", "products": [],
+                 "list_price": 10, "bundle_price": 9, "discount_pct": 10, "expected_margin": 3,
+                 "expected_profit": 0.1, "take_rate": 0.1, "base_rate": 0.05, "reason": "",
+                 "user_id": user, "anonymous_id": anonymous, "context": "home",
+                 "valid_until": datetime(2026, 10, 4), "created_at": datetime(2026, 10, 2)}
+                for who, user, anonymous in [
+                    ("a1", "alice", None), ("a2", None, "anon-alice"), ("a3", "alice", None),
+                    ("b", "bob", None),
+                ]
+            ],
+        )  # fmt: skip
     answer = client.delete("/users/alice", headers=secret_headers)
     assert answer.status_code == 200
     assert answer.json() == {
@@ -85,6 +100,7 @@ def test_erase_removes_the_user_and_only_the_user(
             "orders": 1,
             "user_behavior_profile": 1,
             "recommendation_log": 2,
+            "bundle_recommendation": 3,
             "user_identities": 1,
             "users": 1,
         },
@@ -98,6 +114,7 @@ def test_erase_removes_the_user_and_only_the_user(
     assert _count(db, users_table) == 1
     assert _count(db, profiles_table) == 1
     assert _count(db, recommendation_log_table, user_id="bob") == 1
+    assert _count(db, bundle_recommendation_table) == 1
 
 
 def test_erasing_an_unknown_user_is_404(client: TestClient, secret_headers: dict[str, str]) -> None:

@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from shopsense import __version__
 from shopsense.api import problems
 from shopsense.api.metrics import MetricsMiddleware
-from shopsense.api.routes import catalog, ops, privacy, profiles, recommendations, tracking
+from shopsense.api.routes import (
+    bundles,
+    catalog,
+    ops,
+    privacy,
+    profiles,
+    recommendations,
+    tracking,
+)
+from shopsense.bundles.engine import BundleAutomationEngine
+from shopsense.bundles.request import BundleRequest
 from shopsense.catalog import ProductIn
 from shopsense.db.session import Database
 from shopsense.marketing.spend import SpendIn
@@ -45,6 +55,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db or Database.from_settings(settings)
     app.state.personalization = PersonalizationEngine(app.state.db, settings)
+    app.state.bundles = BundleAutomationEngine(app.state.db, settings)
     problems.install(app)
     app.add_middleware(MetricsMiddleware)
     for router in (
@@ -52,6 +63,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         catalog.router,
         profiles.router,
         recommendations.router,
+        bundles.router,
         privacy.router,
         ops.router,
     ):
@@ -69,7 +81,7 @@ def _document_raw_bodies(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (Event, ProductIn, SpendIn, RecommendationRequest):
+        for model in (Event, ProductIn, SpendIn, RecommendationRequest, BundleRequest):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
+from pydantic import BaseModel, ValidationError
 
 from shopsense.errors import MalformedBody, PayloadTooLarge, ValidationFailed
+from shopsense.validation import error_list
+
+M = TypeVar("M", bound=BaseModel)
 
 
 async def read_json(request: Request, limit: int) -> Any:
@@ -37,3 +41,17 @@ def expect_list(payload: Any, limit: int, what: str) -> list[Any]:
     if len(payload) > limit:
         raise PayloadTooLarge(f"{len(payload)} {what} in one request; the limit is {limit}")
     return payload
+
+
+def validated(model: type[M], payload: Any) -> M:
+    """The body as ``model``, or a 422 naming each field (``["body", field]``) and why."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        errors = error_list(exc)
+        for err in errors:
+            err["loc"] = ["body", *err["loc"]]
+        raise ValidationFailed(
+            "; ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in errors[:3]),
+            errors=errors,
+        ) from None

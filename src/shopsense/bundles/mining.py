@@ -1,15 +1,18 @@
 """Frequent itemsets and association rules, set-based on sparse matrices.
 
 Baskets are the rows of a 0/1 matrix X (baskets x items). Item supports are column sums;
-every pair's count is one sparse product X_fᵀX_f over the frequent items; triples extend the
-frequent pairs: for each item a, the baskets holding a, restricted to a's frequent partners,
-give every (a, b, c) count in one product. A triple can only be frequent if its pairs are
-(counts only shrink as items are added), so extending frequent pairs finds every frequent
-triple, as Apriori does, without building candidates one by one.
+every pair's count is the sparse product X_fᵀX_f over the frequent items, computed only above
+the diagonal in column blocks that run on all cores (scipy's product releases the GIL); triples
+extend the frequent pairs: for each item a, the baskets holding a, restricted to a's frequent
+partners, give every (a, b, c) count in one small dense product (BLAS). A triple can only be
+frequent if its pairs are (counts only shrink as items are added), so extending frequent pairs
+finds every frequent triple, as Apriori does, without building candidates one by one.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,23 +62,15 @@ def frequent_itemsets(x: sp.spmatrix, min_support: float, max_len: int = 2) -> I
         raise ValidationFailed(f"min_support must be in (0, 1], not {min_support!r}")
     if max_len not in (1, 2, 3):
         raise ValidationFailed(f"max_len must be 1, 2 or 3, not {max_len!r}")
-    matrix = sp.csc_matrix(x, dtype=np.int32)
-    matrix.data[:] = 1
+    matrix = _binary_csr(x)
     n = matrix.shape[0]
     min_count = int(np.ceil(min_support * n - 1e-9))
-    counts = np.asarray(matrix.sum(axis=0)).ravel().astype(np.int64)
+    counts = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.int64)
     frequent = np.flatnonzero(counts >= min_count)
-    parts = [
-        pl.DataFrame(
-            {"items": [[int(j)] for j in frequent], "count": counts[frequent]},
-            schema={"items": pl.List(pl.Int64), "count": pl.Int64},
-        )
-    ]
+    parts = [_frame(frequent, np.arange(len(frequent)).reshape(-1, 1), counts[frequent])]
     if max_len >= 2 and len(frequent) > 1:
         xf = sp.csc_matrix(matrix[:, frequent])
-        co = sp.triu(sp.csr_matrix(xf.T @ xf), k=1).tocoo()
-        keep = co.data >= min_count
-        a, b, c = co.row[keep], co.col[keep], co.data[keep]
+        a, b, c = _pairs(xf, min_count)
         parts.append(_frame(frequent, np.stack([a, b], axis=1), c))
         if max_len >= 3 and len(a):
             parts.append(_triples(xf, a, b, frequent, min_count))
@@ -83,25 +78,93 @@ def frequent_itemsets(x: sp.spmatrix, min_support: float, max_len: int = 2) -> I
     return Itemsets(frame, n, counts)
 
 
-def _triples(xf: sp.csc_matrix, a: Ints, b: Ints, frequent: Ints, min_count: int) -> pl.DataFrame:
+def _binary_csr(x: sp.spmatrix) -> sp.csr_matrix:
+    """``x`` as a canonical 0/1 CSR matrix (no copy when it already is one)."""
+    matrix = sp.csr_matrix(x, dtype=np.int32)
+    if not matrix.has_canonical_format:
+        matrix = matrix.copy()
+        matrix.sum_duplicates()
+    if matrix.nnz and not (matrix.data == 1).all():
+        matrix = sp.csr_matrix(
+            (np.ones_like(matrix.data), matrix.indices, matrix.indptr), matrix.shape
+        )
+    return matrix
+
+
+def _pairs(xf: sp.csc_matrix, min_count: int) -> tuple[Ints, Ints, Ints]:
+    """Every pair (a < b) of columns of ``xf`` in at least ``min_count`` rows, with its count.
+    Column block j needs only the rows of Xᵀ up to its last column (the upper triangle), which
+    saves close to half the work of the full product; blocks run in parallel."""
+    n_items = xf.shape[1]
+    xt = sp.csr_matrix(xf.T)
+    bounds = np.linspace(0, n_items, _BLOCKS + 1).astype(np.int64)
+
+    def block(j: int) -> tuple[Ints, Ints, Ints]:
+        lo, hi = int(bounds[j]), int(bounds[j + 1])
+        product = sp.coo_matrix(xt[:hi] @ xf[:, lo:hi])
+        col = product.col.astype(np.int64) + lo
+        row = product.row.astype(np.int64)
+        keep = (row < col) & (product.data >= min_count)
+        return row[keep], col[keep], product.data[keep].astype(np.int64)
+
+    # The widest blocks (the most work) first, so two or more workers finish together.
+    with ThreadPoolExecutor(max_workers=min(_BLOCKS, os.cpu_count() or 1)) as pool:
+        found = list(pool.map(block, range(_BLOCKS - 1, -1, -1)))
+    return (
+        np.concatenate([f[0] for f in found]),
+        np.concatenate([f[1] for f in found]),
+        np.concatenate([f[2] for f in found]),
+    )
+
+
+_BLOCKS = 4
+_DENSE_BUDGET = 256 * 2**20  # bytes of 0/1 baskets held at once while counting triples
+
+
+def _triples(
+    xf: sp.csc_matrix,
+    a: Ints,
+    b: Ints,
+    frequent: Ints,
+    min_count: int,
+    budget: int | None = None,
+) -> pl.DataFrame:
     """Frequent triples (a < b < c), anchored on their first item: among the baskets that
-    hold a, one product over a's frequent partners counts every (b, c) at once. Only one
-    anchor's baskets are in memory at a time."""
+    hold a, one dense product over a's frequent partners counts every (b, c) at once (BLAS).
+    Only items with a frequent partner are held densely, one byte per basket and item, in
+    chunks of baskets that fit ``budget`` bytes; each anchor's counts add up over chunks."""
     order = np.lexsort((b, a))
     a, b = a[order], b[order]
     starts = np.searchsorted(a, np.arange(xf.shape[1] + 1))
-    rows_of = sp.csr_matrix(xf)
+    anchors = np.flatnonzero(np.diff(starts) >= 2)
+    involved = np.union1d(a, b)
+    position = np.full(xf.shape[1], -1, dtype=np.int64)
+    position[involved] = np.arange(len(involved))
+    n = xf.shape[0]
+    chunk = max(1, (budget or _DENSE_BUDGET) // max(1, len(involved)))
+    exact = np.float32 if n < 2**24 else np.float64  # integer counts stay exact
+    together = {
+        int(anchor): np.zeros((starts[anchor + 1] - starts[anchor],) * 2, dtype=exact)
+        for anchor in anchors
+    }
+    xr = sp.csr_matrix(xf[:, involved])
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        dense = xr[lo:hi].toarray().astype(bool)
+        for anchor in anchors:
+            column = xf.indices[xf.indptr[anchor] : xf.indptr[anchor + 1]]
+            baskets = column[np.searchsorted(column, lo) : np.searchsorted(column, hi)] - lo
+            partners = position[b[starts[anchor] : starts[anchor + 1]]]
+            sub = dense[np.ix_(baskets, partners)].astype(exact)
+            together[int(anchor)] += sub.T @ sub
     found_a, found_b, found_c, found_n = [], [], [], []
-    for anchor in np.flatnonzero(np.diff(starts) >= 2):
-        partners = b[starts[anchor] : starts[anchor + 1]]
-        baskets = xf.indices[xf.indptr[anchor] : xf.indptr[anchor + 1]]
-        sub = rows_of[baskets][:, partners]
-        pairs = sp.triu(sp.csr_matrix(sub.T @ sub), k=1).tocoo()
-        keep = pairs.data >= min_count
-        found_a.append(np.full(int(keep.sum()), anchor, dtype=np.int64))
-        found_b.append(partners[pairs.row[keep]])
-        found_c.append(partners[pairs.col[keep]])
-        found_n.append(pairs.data[keep])
+    for key, counts in together.items():
+        partners = b[starts[key] : starts[key + 1]]
+        row, col = np.nonzero(np.triu(counts, k=1) >= min_count)
+        found_a.append(np.full(len(row), key, dtype=np.int64))
+        found_b.append(partners[row])
+        found_c.append(partners[col])
+        found_n.append(np.rint(counts[row, col]).astype(np.int64))
     if not found_n:
         return _frame(frequent, np.zeros((0, 3), dtype=np.int64), np.zeros(0, dtype=np.int64))
     local = np.stack(
@@ -124,32 +187,36 @@ def _frame(
 
 def association_rules(itemsets: Itemsets) -> pl.DataFrame:
     """Rules antecedent -> consequent from every frequent pair and triple (one item as the
-    consequent): support, confidence, lift and conviction (inf when confidence is 1)."""
+    consequent): support, confidence, lift and conviction (inf when confidence is 1).
+    Set-based: each itemset of k items gives k rules by one explode, and the antecedents'
+    counts come from one join on the itemset key."""
     n = itemsets.n_baskets
-    counts = {tuple(r[0]): r[1] for r in itemsets.frame.select("items", "count").iter_rows()}
-    rows = []
-    for items, count in counts.items():
-        if len(items) < 2:
-            continue
-        for consequent in items:
-            antecedent = tuple(i for i in items if i != consequent)
-            rows.append(
-                (list(antecedent), consequent, count, counts[antecedent], counts[(consequent,)])
-            )
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "antecedent": pl.List(pl.Int64),
-            "consequent": pl.Int64,
-            "count": pl.Int64,
-            "antecedent_count": pl.Int64,
-            "consequent_count": pl.Int64,
-        },
-        orient="row",
+    frame = itemsets.frame.select("items", "count").with_columns(
+        pl.col("items").list.len().alias("size"), _key(pl.col("items")).alias("key")
+    )
+    counts = frame.select("key", pl.col("count").alias("antecedent_count"))
+    singles = frame.filter(pl.col("size") == 1).select(
+        pl.col("items").list.first().alias("consequent"),
+        pl.col("count").alias("consequent_count"),
+    )
+    rules = (
+        frame.filter(pl.col("size") >= 2)
+        .with_columns(pl.col("items").alias("consequent"))
+        .explode("consequent")
+        .with_columns(
+            pl.col("items")
+            .list.set_difference(pl.concat_list(pl.col("consequent")))
+            .list.sort()
+            .alias("antecedent")
+        )
+        .with_columns(_key(pl.col("antecedent")).alias("key"))
+        .join(counts, on="key")
+        .join(singles, on="consequent")
+        .select("antecedent", "consequent", "count", "antecedent_count", "consequent_count")
     )
     confidence = pl.col("count") / pl.col("antecedent_count")
     consequent_support = pl.col("consequent_count") / n
-    return frame.with_columns(
+    return rules.with_columns(
         (pl.col("count") / n).alias("support"),
         confidence.alias("confidence"),
         (confidence / consequent_support).alias("lift"),
@@ -158,6 +225,10 @@ def association_rules(itemsets: Itemsets) -> pl.DataFrame:
         .otherwise(float("inf"))
         .alias("conviction"),
     )
+
+
+def _key(items: pl.Expr) -> pl.Expr:
+    return items.cast(pl.List(pl.String)).list.join(",")
 
 
 __all__ = ["Itemsets", "association_rules", "basket_matrix", "frequent_itemsets"]

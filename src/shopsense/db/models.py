@@ -363,6 +363,84 @@ class RecommendationLog(Base):
     )
 
 
+class MiningRun(Base):
+    """One run of ``shopsense bundles mine`` over one source of baskets: what was mined and
+    with which thresholds. The bundle engine serves the newest run of each source."""
+
+    __tablename__ = "mining_run"
+
+    mining_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), nullable=False)  # orders | sessions
+    mined_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    as_of: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    baskets: Mapped[int] = mapped_column(Integer, nullable=False)
+    items: Mapped[int] = mapped_column(Integer, nullable=False)
+    min_support: Mapped[float] = mapped_column(Float, nullable=False)
+    min_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    min_lift: Mapped[float] = mapped_column(Float, nullable=False)
+    max_len: Mapped[int] = mapped_column(Integer, nullable=False)
+    itemsets: Mapped[int] = mapped_column(Integer, nullable=False)
+    rules: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (Index("ix_mining_run_source_time", "source", "mined_at"),)
+
+
+class AssociationRule(Base):
+    """A rule antecedent -> consequent of one mining run (lift at least the run's minimum)."""
+
+    __tablename__ = "association_rule"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    mining_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("mining_run.mining_id", ondelete="CASCADE"), nullable=False
+    )
+    antecedent: Mapped[list[str]] = mapped_column(Json, nullable=False)
+    consequent: Mapped[str] = mapped_column(Id, nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)  # items in the whole itemset
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    support: Mapped[float] = mapped_column(Float, nullable=False)
+    confidence: Mapped[float] = mapped_column(Float, nullable=False)
+    lift: Mapped[float] = mapped_column(Float, nullable=False)
+    conviction: Mapped[float | None] = mapped_column(Float)  # null: infinite (confidence 1)
+
+    __table_args__ = (Index("ix_association_rule_mining", "mining_id"),)
+
+
+class BundleRecommendation(Base):
+    """One bundle as offered: its products, prices and expected profit, to whom and in which
+    context. Later ``bundle_view``/``bundle_click`` events and purchases echo its id."""
+
+    __tablename__ = "bundle_recommendation"
+
+    bundle_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(20), nullable=False)
+    products: Mapped[list[dict[str, Any]]] = mapped_column(Json, nullable=False)
+    list_price: Mapped[float] = mapped_column(Money, nullable=False)
+    bundle_price: Mapped[float] = mapped_column(Money, nullable=False)
+    discount_pct: Mapped[float] = mapped_column(Float, nullable=False)
+    expected_margin: Mapped[float] = mapped_column(Money, nullable=False)
+    expected_profit: Mapped[float] = mapped_column(Money, nullable=False)
+    take_rate: Mapped[float] = mapped_column(Float, nullable=False)
+    base_rate: Mapped[float] = mapped_column(Float, nullable=False)  # take rate at list price
+    support: Mapped[float | None] = mapped_column(Float)
+    lift: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    user_id: Mapped[str | None] = mapped_column(Id)
+    anonymous_id: Mapped[str | None] = mapped_column(Id)
+    session_id: Mapped[str | None] = mapped_column(Id)
+    context: Mapped[str] = mapped_column(String(20), nullable=False)
+    product_id: Mapped[str | None] = mapped_column(Id)  # the anchor on a product page
+    mining_id: Mapped[str | None] = mapped_column(String(64))
+    valid_until: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (
+        Index("ix_bundle_recommendation_user_time", "user_id", "created_at"),
+        Index("ix_bundle_recommendation_anonymous_time", "anonymous_id", "created_at"),
+        Index("ix_bundle_recommendation_created_at", "created_at"),
+    )
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -381,3 +459,6 @@ spend_table = _table(MarketingSpend)
 profiles_table = _table(UserBehaviorProfile)
 model_state_table = _table(ModelState)
 recommendation_log_table = _table(RecommendationLog)
+mining_run_table = _table(MiningRun)
+association_rule_table = _table(AssociationRule)
+bundle_recommendation_table = _table(BundleRecommendation)

@@ -89,3 +89,39 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_SYNCHRONOUS = "shopsense_synchronous"  # a pooled SQLite connection's configured level
+
+
+@contextmanager
+def log_transaction(db: Database) -> Iterator[Connection]:
+    """A write transaction whose commit does not wait for the disk. A log row is
+    attribution data: a power cut may lose the last few (never corrupt the database: SQLite
+    in WAL mode at ``synchronous=NORMAL``, PostgreSQL's asynchronous commit), where an fsync
+    per answer costs more than computing the answer, and its variance is the latency tail.
+    Events keep the configured durability; the next durable commit carries these rows."""
+    if db.dialect == "postgresql":
+        with db.write() as conn:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            yield conn
+        return
+    if db.dialect != "sqlite":
+        with db.write() as conn:
+            yield conn
+        return
+    with db.engine.connect() as conn:
+        pooled = conn.connection
+        raw: Any = pooled.driver_connection
+        level = pooled.info.get(_SYNCHRONOUS)
+        if level is None:  # 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA; outside a transaction only
+            level = pooled.info[_SYNCHRONOUS] = int(raw.execute("PRAGMA synchronous").fetchone()[0])
+        relax = level > 1
+        if relax:
+            raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if relax:
+                raw.execute(f"PRAGMA synchronous={level}")

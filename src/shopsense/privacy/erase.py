@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Connection, Table, delete, func, or_, sele
 
 from shopsense.db.models import (
     activity_table,
+    bundle_recommendation_table,
     identities_table,
     order_items_table,
     orders_table,
@@ -35,6 +36,7 @@ ERASABLE: list[Table] = [
     orders_table,
     profiles_table,
     recommendation_log_table,
+    bundle_recommendation_table,
     identities_table,
     users_table,
 ]
@@ -45,8 +47,8 @@ CHILDREN: dict[str, tuple[Table, str]] = {
 
 
 def erase_user(conn: Connection, user_id: str) -> dict[str, int]:
-    """Delete the user's events, orders, refunds, profile, recommendations served, identities
-    and user row; answer the counts."""
+    """Delete the user's events, orders, refunds, profile, recommendations and bundles
+    served, identities and user row; answer the counts."""
     known = conn.execute(
         select(func.count()).select_from(users_table).where(users_table.c.user_id == user_id)
     ).scalar_one()

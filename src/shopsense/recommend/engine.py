@@ -6,7 +6,7 @@ listing is checked at most every ``check_seconds``. Nothing is trained per reque
 real-time comes from the database in a few statements a request: the shopper's recent
 events (one query), their segment (one primary-key read, only with a ``user_id``), whether
 a ``product_id`` the models do not know exists (one primary-key read, only then) and the
-log row (one INSERT, committed without waiting for the disk: see ``_log_transaction``).
+log row (one INSERT, committed without waiting for the disk: see ``log_transaction``).
 Product facts that change between trainings (price, stock, active)
 are re-read, set-based, when the products table changes.
 
@@ -29,8 +29,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -46,7 +45,7 @@ from shopsense.clock import utcnow
 from shopsense.db.models import activity_table as A
 from shopsense.db.models import products_table as P
 from shopsense.db.models import profiles_table, recommendation_log_table
-from shopsense.db.session import Database
+from shopsense.db.session import Database, log_transaction
 from shopsense.errors import NotFound, ServiceUnavailable
 from shopsense.recommend.artifacts import ModelSet, load_version, newest
 from shopsense.recommend.base import top_n
@@ -373,44 +372,8 @@ class PersonalizationEngine:
             ],
             "created_at": utcnow(),
         }
-        with _log_transaction(self.db) as conn:
+        with log_transaction(self.db) as conn:
             conn.execute(_LOG, row)
-
-
-_SYNCHRONOUS = "shopsense_synchronous"  # a pooled SQLite connection's configured level
-
-
-@contextmanager
-def _log_transaction(db: Database) -> Iterator[Connection]:
-    """A write transaction whose commit does not wait for the disk. A log row is
-    attribution data: a power cut may lose the last few (never corrupt the database: SQLite
-    in WAL mode at ``synchronous=NORMAL``, PostgreSQL's asynchronous commit), where an fsync
-    per answer costs more than computing the answer, and its variance is the latency tail.
-    Events keep the configured durability; the next durable commit carries these rows."""
-    if db.dialect == "postgresql":
-        with db.write() as conn:
-            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            yield conn
-        return
-    if db.dialect != "sqlite":
-        with db.write() as conn:
-            yield conn
-        return
-    with db.engine.connect() as conn:
-        pooled = conn.connection
-        raw: Any = pooled.driver_connection
-        level = pooled.info.get(_SYNCHRONOUS)
-        if level is None:  # 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA; outside a transaction only
-            level = pooled.info[_SYNCHRONOUS] = int(raw.execute("PRAGMA synchronous").fetchone()[0])
-        relax = level > 1
-        if relax:
-            raw.execute("PRAGMA synchronous=NORMAL")
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            if relax:
-                raw.execute(f"PRAGMA synchronous={level}")
 
 
 # -- reading the database -----------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
+from shopsense.bundles.request import BundleRequest
 from shopsense.db.models import activity_table as A
 from shopsense.db.models import order_items_table as OI
 from shopsense.db.models import orders_table as O
@@ -60,3 +61,18 @@ def example_requests(conn: Connection, limit: int = 3) -> dict[str, Recommendati
 
 
 __all__ = ["example_requests"]
+
+
+def example_bundle_request(conn: Connection) -> tuple[str, BundleRequest] | None:
+    """Bundles of every type for the page of the best seller, for the best customer."""
+    best = conn.execute(
+        select(OI.c.product_id)
+        .group_by(OI.c.product_id)
+        .order_by(func.count().desc(), OI.c.product_id)
+        .limit(1)
+    ).scalar()
+    if best is None:
+        return None
+    return f"bundles for a product page ({best})", BundleRequest(
+        anonymous_id="demo-visitor", product_id=best, limit=5
+    )

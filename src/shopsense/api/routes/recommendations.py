@@ -6,14 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
 
-from shopsense.api.body import read_json
+from shopsense.api.body import read_json, validated
 from shopsense.api.deps import SettingsDep, WriteKey
-from shopsense.errors import ValidationFailed
 from shopsense.recommend.engine import PersonalizationEngine
 from shopsense.recommend.request import RecommendationRequest, RecommendationResponse
-from shopsense.validation import error_list
 
 router = APIRouter(tags=["personalization"])
 
@@ -77,15 +74,6 @@ async def recommendations(
     margin for ``profit``. ``diversity`` re-ranks by maximal marginal relevance over
     categories, so with diversity above 0 scores need not fall with rank."""
     payload = await read_json(request, settings.max_body_bytes)
-    try:
-        body = RecommendationRequest.model_validate(payload)
-    except ValidationError as exc:
-        errors = error_list(exc)
-        for err in errors:
-            err["loc"] = ["body", *err["loc"]]
-        raise ValidationFailed(
-            "; ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in errors[:3]),
-            errors=errors,
-        ) from None
+    body = validated(RecommendationRequest, payload)
     answer: dict[str, Any] = await run_in_threadpool(engine.recommend, body)
     return answer

@@ -71,6 +71,19 @@ def _as_is(doc: Document) -> Document:
     return doc
 
 
+def item_vectors(items: pl.DataFrame, min_df: int = 1) -> sp.csr_matrix:
+    """L2-normalised sublinear TF-IDF vectors of the items' documents, one row per item
+    (no columns when there is no text to learn from: every similarity is then 0)."""
+    docs = item_documents(items)
+    frequency = Counter(term for doc in docs for term in set(doc))
+    if not frequency or max(frequency.values()) < min_df:
+        return sp.csr_matrix((items.height, 0))
+    vectorizer = TfidfVectorizer(
+        analyzer=_as_is, sublinear_tf=True, min_df=min_df, dtype=np.float64
+    )
+    return sp.csr_matrix(vectorizer.fit_transform(docs))
+
+
 class Content(Recommender):
     """Cosine similarity of sublinear TF-IDF item vectors; a user's profile is their
     history row (event weights) times the item vectors, normalised.
@@ -96,19 +109,7 @@ class Content(Recommender):
         self.min_df = int(min_df)
 
     def _fit(self, data: Interactions) -> None:
-        docs = item_documents(data.items)
-        frequency = Counter(term for doc in docs for term in set(doc))
-        if not frequency or max(frequency.values()) < self.min_df:
-            # No text to learn from: every item scores 0 rather than the fit failing.
-            self._set_vectors(sp.csr_matrix((data.n_items, 0)))
-            return
-        vectorizer = TfidfVectorizer(
-            analyzer=_as_is,
-            sublinear_tf=True,
-            min_df=self.min_df,
-            dtype=np.float64,
-        )
-        self._set_vectors(sp.csr_matrix(vectorizer.fit_transform(docs)))
+        self._set_vectors(item_vectors(data.items, self.min_df))
 
     def score(self, users: Ints, user_items: sp.csr_matrix) -> Floats:
         self._check_fitted()
