@@ -24,12 +24,13 @@ SESSION_TYPES = ("product_view", "add_to_cart")
 SOURCES = ("orders", "sessions")
 
 
-def order_lines(conn: Connection, as_of: datetime) -> pl.DataFrame:
-    """Lines of every order placed before ``as_of`` that was not cancelled."""
+def order_lines(conn: Connection, as_of: datetime | None) -> pl.DataFrame:
+    """Lines of every order placed before ``as_of`` (None: all) that was not cancelled."""
+    kept = O.c.status != "cancelled"
     rows = conn.execute(
         select(O.c.order_id, OI.c.product_id, O.c.placed_at, OI.c.quantity, O.c.user_id)
         .join(O, O.c.order_id == OI.c.order_id)
-        .where(and_(O.c.status != "cancelled", O.c.placed_at < as_of))
+        .where(kept if as_of is None else and_(kept, O.c.placed_at < as_of))
     ).all()
     return pl.DataFrame([tuple(r) for r in rows], schema=LINE_SCHEMA, orient="row")
 

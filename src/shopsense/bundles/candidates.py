@@ -23,6 +23,7 @@ SEASONAL_MIN_LIFT = 1.5
 SEASONAL_MIN_WINDOW = 3  # baskets in the window for an item to count as seasonal
 SEASONAL_ITEMS = 12  # seasonal items that seed item-level sets
 PROMOTIONAL_ITEMS = 12  # slow movers considered
+EXCESS_DAYS = 90  # stock beyond this many days of sales is excess, the money to free
 
 
 @dataclass(frozen=True)
@@ -316,46 +317,56 @@ def promotional(
     max_size: int,
     pressure: pl.DataFrame,
 ) -> list[Candidate]:
-    """A slow-moving or overstocked item (stock pressure) with a popular complement: the
-    best seller mined with it, else the best seller of its department."""
+    """A slow-moving or overstocked item with a best seller: the slow items (stock pressure)
+    with the most money tied up in stock beyond EXCESS_DAYS of sales lead, each paired with
+    the best seller mined with it, else the best seller of its department. A best seller
+    sells at least the median units of the items that sold."""
     c = data.catalog
     ok = _eligible(data, excluded)
-    slow = pressure.filter(pl.col("slow") & pl.col("item").is_in(c.ids))
-    ordered = slow.head(PROMOTIONAL_ITEMS)
-    items_slow = ordered["item"].replace_strict(c.index, return_dtype=pl.Int64).to_list()
-    cover = dict(zip(items_slow, ordered["days_of_cover"].to_list(), strict=True))
-    press = dict(zip(items_slow, ordered["pressure"].to_list(), strict=True))
-    slow_mask = np.zeros(c.size, dtype=bool)
-    slow_mask[slow["item"].replace_strict(c.index, return_dtype=pl.Int64).to_numpy()] = True
-    leads = [a for a in anchors if a in press] + [s for s in items_slow if s not in anchors]
-    found = []
     units = data.units
+    sold = units[units > 0]
+    best_seller = ok & (units >= (float(np.median(sold)) if len(sold) else np.inf))
+    slow = (
+        pressure.filter(pl.col("slow") & pl.col("item").is_in(c.ids))
+        .with_columns(
+            (
+                (pl.col("stock") - pl.col("velocity") * EXCESS_DAYS).clip(lower_bound=0)
+                * pl.col("stock_value")
+                / pl.col("stock")
+            ).alias("excess_value")
+        )
+        .sort(["excess_value", "item"], descending=[True, False])
+    )
+    lead_ids = slow["item"].replace_strict(c.index, return_dtype=pl.Int64).to_list()
+    excess = dict(zip(lead_ids, slow["excess_value"].to_list(), strict=True))
+    cover = dict(zip(lead_ids, slow["days_of_cover"].to_list(), strict=True))
+    leads = [a for a in anchors if a in excess] + [
+        s for s in lead_ids[:PROMOTIONAL_ITEMS] if s not in anchors
+    ]
+    top_excess = max(excess.values(), default=0.0) or 1.0
     top_units = float(units.max()) if units.size and units.max() > 0 else 1.0
+    found = []
     for s in leads:
         if not ok[s]:
             continue
-        partner_ok = ok & ~slow_mask
-        partner_ok[s] = False
+        partner_ok = best_seller & ~np.isin(np.arange(c.size), [s, *leads])
         partners, _ = _partners(data.orders, s, partner_ok)
-        popular = (
-            partners[np.argsort(-units[partners], kind="stable")] if len(partners) else partners
-        )
-        if not len(popular):
+        if len(partners):
+            popular = partners[np.argsort(-units[partners], kind="stable")]
+        else:
             popular = data.popular(
                 partner_ok & np.asarray([d == c.department[s] for d in c.department])
             )
-        if not len(popular):
+        # A best seller on the page becomes the partner when it fits.
+        on_page = [a for a in anchors if partner_ok[a] and c.department[a] == c.department[s]]
+        if not len(popular) and not on_page:
             continue
-        # A page item that is popular becomes the partner when it fits.
-        anchor_partner = [
-            a for a in anchors if partner_ok[a] and c.department[a] == c.department[s]
-        ]
-        p = anchor_partner[0] if anchor_partner else int(popular[0])
+        p = on_page[0] if on_page else int(popular[0])
         items = (s, p)
         days = cover.get(s, float("inf"))
         shown = (
             "no recent sales"
-            if not np.isfinite(days)
+            if days is None or not np.isfinite(days)
             else "over a year of stock"
             if days > 365
             else f"{days:.0f} days of stock"
@@ -364,8 +375,9 @@ def promotional(
             Candidate(
                 "promotional",
                 items,
-                float(press.get(s, 0.5)) * (0.5 + 0.5 * units[p] / top_units),
-                f"clears {c.names[s]} ({shown}, {int(c.stock[s])} in stock) with "
+                (0.25 + 0.75 * excess[s] / top_excess) * (0.5 + 0.5 * units[p] / top_units),
+                f"clears {c.names[s]} ({shown}, {int(c.stock[s])} in stock, "
+                f"{excess[s]:.0f} of cost beyond {EXCESS_DAYS} days of sales) with "
                 f"{c.names[p]}, a best seller",
                 data.orders.support(items),
                 data.orders.lift_of(items),

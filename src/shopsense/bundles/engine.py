@@ -156,7 +156,7 @@ class BundleAutomationEngine:
     def _load(self, stamp: tuple[Any, ...]) -> Served:
         now = utcnow()
         with self.db.read() as conn:
-            data = load_data(conn, now)
+            data = load_data(conn)
             outcomes = offer_outcomes(conn, now)
         fitted = None
         if outcomes.height:

@@ -157,8 +157,9 @@ class BundleData:
         return candidates[np.lexsort((candidates, -self.units[candidates]))]
 
 
-def load_data(conn: Connection, as_of: datetime) -> BundleData:
-    """Read the catalog, the newest mining runs and the order history before ``as_of``."""
+def load_data(conn: Connection, as_of: datetime | None = None) -> BundleData:
+    """Read the catalog, the newest mining runs and the order history before ``as_of``
+    (None: all of it; requests look only at what precedes their own time)."""
     items = load_catalog(conn)
     lines = order_lines(conn, as_of)
     end = lines["placed_at"].max() if lines.height else None
