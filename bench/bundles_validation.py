@@ -359,6 +359,16 @@ def demo(users: int) -> dict[str, Any]:
             offered_all += 1
             inside += any(offered <= g for g in planted)
         asked = time.perf_counter() - started
+        # Seasonal and promotional bundles against what was planted: the Christmas products
+        # (demand peaking on 15 December, rising through the last weeks of the history) and
+        # the overstocked slow movers; baselines are their shares of the catalog.
+        as_of = datetime(spec.end.year, spec.end.month, spec.end.day, 23, 59)
+        christmas = set(truth["seasonal_products"]["christmas"]["products"])
+        slow = set(truth["slow_movers"])
+        answer = engine.bundles(BundleRequest(types=["seasonal"], limit=10), as_of=as_of)
+        seasonal_items = [p["product_id"] for b in answer["bundles"] for p in b["products"]]
+        answer = engine.bundles(BundleRequest(types=["promotional"], limit=20), as_of=as_of)
+        leads = [b["products"][0]["product_id"] for b in answer["bundles"]]
         db.dispose()
     result = {
         "users": users,
@@ -380,6 +390,15 @@ def demo(users: int) -> dict[str, Any]:
         "products_with_bundle": offered_all,
         "precision": round(inside / max(offered_all, 1), 4),
         "bundles_inside_group": inside,
+        "seasonal_items": len(seasonal_items),
+        "seasonal_christmas_share": round(
+            sum(p in christmas for p in seasonal_items) / max(len(seasonal_items), 1), 4
+        ),
+        "christmas_catalog_share": round(len(christmas) / spec.products, 4),
+        "promotional_leads": len(leads),
+        "slow_mover_recall": round(sum(p in leads for p in slow) / max(len(slow), 1), 4),
+        "slow_mover_precision": round(sum(p in slow for p in leads) / max(len(leads), 1), 4),
+        "slow_mover_catalog_share": round(len(slow) / spec.products, 4),
         "generate_s": round(generated, 1),
         "mine_s": round(mined, 1),
         "requests_s": round(asked, 1),
@@ -404,6 +423,14 @@ def demo(users: int) -> dict[str, Any]:
     print(
         f"  precision {result['precision']:.3f} ({inside}/{offered_all} products' bundles "
         f"inside a planted group)"
+    )
+    print(
+        f"  seasonal bundles: {result['seasonal_christmas_share']:.2f} of their "
+        f"{len(seasonal_items)} items are planted Christmas products (catalog share "
+        f"{result['christmas_catalog_share']:.2f}); promotional leads: "
+        f"{result['slow_mover_precision']:.2f} planted slow movers (catalog share "
+        f"{result['slow_mover_catalog_share']:.2f}), recall {result['slow_mover_recall']:.2f} "
+        f"of {len(slow)}"
     )
     return result
 

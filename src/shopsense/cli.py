@@ -502,16 +502,19 @@ def _request(model: Any, fields: dict[str, Any]) -> Any:
 
 
 def _show_bundles(title: str, answer: dict[str, Any]) -> None:
+    """The bundles as a table; each one's reason (why these items, why this price) below."""
     table = Table(title=title, title_justify="left")
-    for column in ("type", "products", "list", "price", "off", "profit/offer", "why"):
-        table.add_column(column, justify="right" if column in ("list", "price", "off") else "left")
-    for b in answer["bundles"]:
+    for column in ("#", "type", "products", "list", "price", "off", "profit/offer"):
+        table.add_column(column, justify="left" if column in ("type", "products") else "right")
+    for k, b in enumerate(answer["bundles"], start=1):
         table.add_row(
-            b["type"], ", ".join(p["product_id"] for p in b["products"]),
+            str(k), b["type"], ", ".join(p["product_id"] for p in b["products"]),
             f"{b['list_price']:.2f}", f"{b['bundle_price']:.2f}", f"{b['discount_pct']:.1f} %",
-            f"{b['expected_profit']:.2f}", b["reason"].split(". ")[0],
+            f"{b['expected_profit']:.2f}",
         )  # fmt: skip
     console.print(table)
+    for k, b in enumerate(answer["bundles"], start=1):
+        console.print(f"  {k}. {b['reason'].split('. ')[0]}", highlight=False)
 
 
 @app.command("evaluate")

@@ -1,15 +1,15 @@
 """``POST /analytics/bundles`` over HTTP: the contract's shape on a product page, every bundle
 stored as offered, each type answered alone, bad requests as 422 problems naming the field,
-keys checked, bundles before any mining run, and no input making it answer 5xx."""
+keys checked, no deactivated or sold-out product offered from what a shopper viewed, bundles
+before any mining run, and no input making it answer 5xx."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
@@ -39,6 +39,18 @@ BUNDLE_FIELDS = {
 }  # fmt: skip
 PRODUCT_FIELDS = {"product_id", "name", "price", "quantity"}
 Served = tuple[TestClient, Database, Settings]
+
+
+class Answer(Protocol):
+    """What the tests read of a test client's response."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def text(self) -> str: ...
+    def json(self, **kwargs: Any) -> Any: ...
 
 
 def _settings(db_url: str, models_dir: Path, **overrides: Any) -> Settings:
@@ -109,7 +121,7 @@ def anchored(served: Served) -> str:
     return product_id
 
 
-def _types(answer: httpx.Response) -> list[str]:
+def _types(answer: Answer) -> list[str]:
     assert answer.status_code == 200, answer.text
     return [b["type"] for b in answer.json()["bundles"]]
 
@@ -126,7 +138,7 @@ def versatile(client: TestClient, catalog: list[str]) -> tuple[str, set[str]]:
     raise AssertionError("no product page of the demo store gets all of those types")
 
 
-def assert_problem(answer: httpx.Response, status: int) -> dict[str, Any]:
+def assert_problem(answer: Answer, status: int) -> dict[str, Any]:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = answer.json()
@@ -344,8 +356,8 @@ def test_an_unknown_product_is_404_and_unknown_cart_items_are_ignored(
     body = {"context": "product", "product_id": "no-such-product"}
     problem = assert_problem(client.post(URL, json=body, headers=WRITE), 404)
     assert "no-such-product" in problem["detail"]
-    body = {"product_id": "no-such-product", "cart": [anchored]}
-    assert_problem(client.post(URL, json=body, headers=WRITE), 404)
+    unknown = {"product_id": "no-such-product", "cart": [anchored]}
+    assert_problem(client.post(URL, json=unknown, headers=WRITE), 404)
     for cart in (["no-such-product"], [anchored, "no-such-product", anchored]):
         answer = client.post(URL, json={"context": "cart", "cart": cart}, headers=WRITE)
         assert answer.status_code == 200, answer.text
@@ -364,6 +376,53 @@ def test_both_keys_may_ask_and_others_may_not(client: TestClient, anchored: str)
         {"Authorization": "Basic dTpw"},
     ):
         assert_problem(client.post(URL, json=body, headers=headers), 401)
+
+
+# -- what a shopper viewed -------------------------------------------------------------------
+
+
+def _offered(answer: Answer) -> set[str]:
+    assert answer.status_code == 200, answer.text
+    return {p["product_id"] for b in answer.json()["bundles"] for p in b["products"]}
+
+
+@pytest.mark.parametrize(
+    "change", [{"active": False}, {"stock": 0}], ids=["deactivated", "sold_out"]
+)
+def test_a_home_page_offers_no_deactivated_or_sold_out_product(
+    served: Served, anchored: str, change: dict[str, Any]
+) -> None:
+    """A visitor's product view anchors their home-page bundles at once; once the product is
+    deactivated or sold out, no bundle offers it any more."""
+    client, db, _ = served
+    engine = client.app.state.bundles  # type: ignore[attr-defined]
+    with db.read() as conn:
+        product = (
+            conn.execute(select(products_table).where(products_table.c.product_id == anchored))
+            .mappings()
+            .one()
+        )
+    who = f"bundles-home-{next(iter(change))}"
+    event = {"event_id": f"{who}-view", "type": "product_view", "anonymous_id": who,
+             "session_id": who, "product_id": anchored}  # fmt: skip
+    tracked = client.post("/analytics/track-activity", json={"batch": [event]}, headers=WRITE)
+    assert tracked.status_code == 200 and tracked.json()["accepted"] == 1, tracked.text
+    body = {"session_id": who, "context": "home", "types": ["complementary"], "limit": 20}
+    assert anchored in _offered(client.post(URL, json=body, headers=WRITE))
+
+    fields = ("product_id", "name", "description", "category", "brand", "price", "cost",
+              "stock", "attributes", "tags")  # fmt: skip
+    restore = {k: product[k] for k in fields if product[k] is not None} | {"active": True}
+    try:
+        changed = client.put("/catalog/products", json=[restore | change], headers=SECRET)
+        assert changed.is_success, changed.text
+        engine.expire()
+        for wanted in (["complementary"], TYPES):
+            again = client.post(URL, json={**body, "types": wanted}, headers=WRITE)
+            assert anchored not in _offered(again), (change, wanted)
+    finally:
+        client.put("/catalog/products", json=[restore], headers=SECRET)
+        engine.expire()
 
 
 # -- no input makes it fail ------------------------------------------------------------------

@@ -102,7 +102,9 @@ def test_the_planted_co_purchase_groups_are_recovered(
                     .where(order_items_table.c.product_id.in_(members))
                     .where(orders_table.c.status != "cancelled")
                     .group_by(order_items_table.c.order_id)
-                    .having(func.count(func.distinct(order_items_table.c.product_id)) == len(members))
+                    .having(
+                        func.count(func.distinct(order_items_table.c.product_id)) == len(members)
+                    )
                     .subquery()
                 )
             ).scalar_one()
@@ -218,9 +220,13 @@ def test_mining_runs_are_stored_and_pruned(store: tuple[Database, Any]) -> None:
     for _ in range(RUNS_KEPT):
         mine(db, settings, sources=("orders",))
     with db.read() as conn:
-        runs = conn.execute(
-            select(mining_run_table.c.mining_id).where(mining_run_table.c.source == "orders")
-        ).scalars().all()
+        runs = (
+            conn.execute(
+                select(mining_run_table.c.mining_id).where(mining_run_table.c.source == "orders")
+            )
+            .scalars()
+            .all()
+        )
         stored = load_rules(conn, "orders")
         orphans = conn.execute(
             select(func.count())

@@ -38,9 +38,7 @@ def _history() -> pl.DataFrame:
     while week < datetime(2026, 11, 30):
         rows.append((f"y{week:%Y%m%d}", "Y", week))
         week += timedelta(days=7)
-    return pl.DataFrame(
-        [(b, i, t, 1, None) for b, i, t in rows], schema=LINE_SCHEMA, orient="row"
-    )
+    return pl.DataFrame([(b, i, t, 1, None) for b, i, t in rows], schema=LINE_SCHEMA, orient="row")
 
 
 def _data(lines: pl.DataFrame) -> BundleData:

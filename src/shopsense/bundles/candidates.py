@@ -83,8 +83,11 @@ def _mined(
     allowed: Bools | None = None,
 ) -> list[Candidate]:
     evidence = data.orders
+    available = _eligible(data, ())
     found = []
     for a in anchors:
+        if not available[a]:  # a sold-out or inactive page item cannot lead a bundle
+            continue
         partners, score = _partners(evidence, a, ok if allowed is None else ok & allowed)
         sets: set[frozenset[int]] = set()
         for j in range(min(VARIANTS, len(partners))):
@@ -318,9 +321,10 @@ def promotional(
     pressure: pl.DataFrame,
 ) -> list[Candidate]:
     """A slow-moving or overstocked item with a best seller: the slow items (stock pressure)
-    with the most money tied up in stock beyond EXCESS_DAYS of sales lead, each paired with
-    the best seller mined with it, else the best seller of its department. A best seller
-    sells at least the median units of the items that sold."""
+    with the most days of cover lead (never sold first; ties: the most money in stock beyond
+    EXCESS_DAYS of sales), each paired with the best seller mined with it, else the best
+    seller of its department. A best seller sells at least the median units of the items
+    that sold."""
     c = data.catalog
     ok = _eligible(data, excluded)
     units = data.units
@@ -335,7 +339,7 @@ def promotional(
                 / pl.col("stock")
             ).alias("excess_value")
         )
-        .sort(["excess_value", "item"], descending=[True, False])
+        .sort(["days_of_cover", "excess_value", "item"], descending=[True, True, False])
     )
     lead_ids = slow["item"].replace_strict(c.index, return_dtype=pl.Int64).to_list()
     excess = dict(zip(lead_ids, slow["excess_value"].to_list(), strict=True))
@@ -343,7 +347,7 @@ def promotional(
     leads = [a for a in anchors if a in excess] + [
         s for s in lead_ids[:PROMOTIONAL_ITEMS] if s not in anchors
     ]
-    top_excess = max(excess.values(), default=0.0) or 1.0
+    rank = {item: k for k, item in enumerate(lead_ids)}
     top_units = float(units.max()) if units.size and units.max() > 0 else 1.0
     found = []
     for s in leads:
@@ -375,7 +379,7 @@ def promotional(
             Candidate(
                 "promotional",
                 items,
-                (0.25 + 0.75 * excess[s] / top_excess) * (0.5 + 0.5 * units[p] / top_units),
+                (1 - 0.5 * rank[s] / max(len(lead_ids), 1)) * (0.5 + 0.5 * units[p] / top_units),
                 f"clears {c.names[s]} ({shown}, {int(c.stock[s])} in stock, "
                 f"{excess[s]:.0f} of cost beyond {EXCESS_DAYS} days of sales) with "
                 f"{c.names[p]}, a best seller",

@@ -224,12 +224,11 @@ class BundleAutomationEngine:
             shopper = _shopper(conn, data, request)
         context = request.where
         anchors = list(dict.fromkeys(page + cart))
-        if not anchors:
-            anchors = (
-                shopper.recent[:HOME_ANCHORS] or data.popular(c.active)[:HOME_ANCHORS].tolist()
-            )
-        excluded = set(cart) - set(anchors[:1]) if context in ("cart", "checkout") else set()
-        candidates = self._candidates(data, request, anchors, excluded, now)
+        if not anchors:  # a home page: what the shopper looked at lately, else best sellers
+            available = c.active & ~(c.stock <= 0)
+            recent = [i for i in shopper.recent if available[i]]
+            anchors = recent[:HOME_ANCHORS] or data.popular(available)[:HOME_ANCHORS].tolist()
+        candidates = self._candidates(data, request, anchors, set(), now)
         chosen = _rank(candidates, data, shopper, context, request.limit, set(page + cart))
         answer = self._offer(served, chosen, shopper, request, context, now)
         return {"bundles": answer, "mining_id": data.mining_id}
