@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 from sqlalchemy import insert
 
+from shopsense.bundles import BundleAutomationEngine
 from shopsense.bundles.baskets import LINE_SCHEMA
 from shopsense.bundles.candidates import seasonal
 from shopsense.bundles.outcomes import offer_outcomes
+from shopsense.bundles.pricing import PRIOR_RESPONSE
 from shopsense.bundles.rules import RULE_SCHEMA, StoredRules, mine_rules
 from shopsense.bundles.signals import seasonal_lift
 from shopsense.bundles.state import BundleData, build_data
 from shopsense.db.models import bundle_recommendation_table, order_items_table, orders_table
 from shopsense.db.session import Database
 from shopsense.recommend.interactions import ITEM_SCHEMA
+from shopsense.settings import Settings
 
 CATEGORIES = {
     "X": "Home/Decor/Ornaments", "W": "Food/Sweets/Chocolate", "Z": "Garden/Outdoor/Hammocks",
@@ -131,3 +135,51 @@ def test_offer_outcomes_count_takes_by_hand(db: Database) -> None:
     # Offers whose 7 days are not over yet are not judged.
     with db.read() as conn:
         assert offer_outcomes(conn, offered + timedelta(days=3)).height == 0
+
+
+def test_the_engine_prices_with_the_response_fitted_from_offers(
+    db: Database, settings: Settings
+) -> None:
+    """Enough offers with outcomes replace the prior: 600 offers of one product to 600
+    users, each taken (a purchase two days later) with the planted logistic response 5."""
+    rng = np.random.default_rng(3)
+    offered = datetime(2026, 9, 1, 12)
+    discount = rng.uniform(0.0, 0.3, 600)
+    base = rng.uniform(0.05, 0.3, 600)
+    logit = np.log(base / (1 - base)) + 5.0 * discount
+    taken = rng.random(600) < 1 / (1 + np.exp(-logit))
+    with db.write() as conn:
+        conn.execute(
+            insert(bundle_recommendation_table),
+            [
+                {"bundle_id": f"b{k}", "type": "complementary", "user_id": f"u{k}",
+                 "context": "home",
+                 "products": [{"product_id": "P1", "name": "P1", "price": 10.0, "quantity": 1}],
+                 "list_price": 10, "bundle_price": round(10 * (1 - d), 2),
+                 "discount_pct": round(100 * d, 4), "expected_margin": 3,
+                 "expected_profit": 0.1, "take_rate": 0.2, "base_rate": float(q), "reason": "",
+                 "created_at": offered, "valid_until": offered + timedelta(days=2)}
+                for k, (d, q) in enumerate(zip(discount, base, strict=True))
+            ],
+        )  # fmt: skip
+        takers = [k for k in range(600) if taken[k]]
+        conn.execute(
+            insert(orders_table),
+            [
+                {"order_id": f"o{k}", "event_id": f"e{k}", "user_id": f"u{k}",
+                 "placed_at": offered + timedelta(days=2), "status": "placed", "revenue": 10,
+                 "discount": 0, "refunded_amount": 0}
+                for k in takers
+            ],
+        )  # fmt: skip
+        conn.execute(
+            insert(order_items_table),
+            [
+                {"order_id": f"o{k}", "line": 0, "product_id": "P1", "quantity": 1, "price": 10}
+                for k in takers
+            ],
+        )
+    served = BundleAutomationEngine(db, settings).served()
+    assert served.response_fitted
+    assert served.response == pytest.approx(5.0, abs=1.5)
+    assert served.response != PRIOR_RESPONSE
