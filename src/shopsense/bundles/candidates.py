@@ -220,11 +220,13 @@ def seasonal(
     max_size: int,
     seasonality: Seasonality,
     categories: Seasonality,
+    pair_lifts: pl.DataFrame | None = None,
 ) -> list[Candidate]:
     """Sets whose sales concentrate in the coming weeks of the year: mined pairs whose
     seasonal lift is at least SEASONAL_MIN_LIFT, and sets grown from the most seasonal items
     (a complement, else the next seasonal item of another category). ``categories`` is the
-    same measure over category paths, which an item's own lift is shrunk toward."""
+    same measure over category paths, which an item's own lift is shrunk toward;
+    ``pair_lifts``: ``seasonal_pairs`` computed beforehand (else computed here)."""
     c = data.catalog
     ok = _eligible(data, excluded)
     lift, window = _item_lift(data, seasonality, categories)
@@ -236,14 +238,11 @@ def seasonal(
     else:  # too short a history for last year's season: the run-up into it
         when = f"in the last {seasonality.horizon_days} days than before (the season is coming)"
     found: list[Candidate] = []
-    rows, cols = data.orders.lift.nonzero()
-    upper = rows < cols
-    if upper.any():
-        pairs = pl.DataFrame(
-            {"a": [c.ids[i] for i in rows[upper]], "b": [c.ids[i] for i in cols[upper]]}
+    scored = seasonal_pairs(data, seasonality) if pair_lifts is None else pair_lifts
+    if scored.height:
+        hot = scored.filter(pl.col("lift") >= SEASONAL_MIN_LIFT).sort(
+            ["lift", "a", "b"], descending=[True, False, False]
         )
-        scored = pair_seasonal_lift(data.lines, pairs, seasonality.window_start, seasonality)
-        hot = scored.filter(pl.col("lift") >= SEASONAL_MIN_LIFT).sort("lift", descending=True)
         for a_id, b_id, pair_lift in hot.select("a", "b", "lift").head(PARTNERS).iter_rows():
             a, b = c.index[a_id], c.index[b_id]
             if not (ok[a] and ok[b]):
@@ -288,6 +287,19 @@ def seasonal(
             )
         )
     return found
+
+
+def seasonal_pairs(data: BundleData, seasonality: Seasonality) -> pl.DataFrame:
+    """The seasonal lift of every mined pair (a, b, baskets, window_baskets, lift); costly
+    on a large shop, so the engine computes it once per day and mining run."""
+    c = data.catalog
+    rows, cols = data.orders.lift.nonzero()
+    upper = rows < cols
+    pairs = pl.DataFrame(
+        {"a": [c.ids[i] for i in rows[upper]], "b": [c.ids[i] for i in cols[upper]]},
+        schema={"a": pl.String, "b": pl.String},
+    )
+    return pair_seasonal_lift(data.lines, pairs, seasonality.window_start, seasonality)
 
 
 def _item_lift(
@@ -399,5 +411,6 @@ __all__ = [
     "cross_sell",
     "promotional",
     "seasonal",
+    "seasonal_pairs",
     "upsell",
 ]

@@ -39,6 +39,7 @@ from shopsense.bundles.candidates import (
     cross_sell,
     promotional,
     seasonal,
+    seasonal_pairs,
     upsell,
 )
 from shopsense.bundles.outcomes import offer_outcomes
@@ -96,6 +97,7 @@ class Served:
 class Signals:
     items: Seasonality
     categories: Seasonality
+    pairs: pl.DataFrame  # seasonal lift of every mined pair
     pressure: pl.DataFrame
 
 
@@ -124,33 +126,44 @@ class BundleAutomationEngine:
         self._served: Served | None = None
         self._checked_at = -math.inf
         self._lock = threading.Lock()
+        self._stale = False
         self._signals: dict[tuple[str | None, date], Signals] = {}
 
     # -- state -------------------------------------------------------------------------------
 
     def expire(self, *_: object) -> None:
         """Re-read everything on the next request (after a mining run, say)."""
-        with self._lock:
-            self._served = None
-            self._signals.clear()
+        self._stale = True
+        self._checked_at = -math.inf
 
     def served(self) -> Served:
+        """The data requests read, re-read when a mining run or a catalog change appears
+        (looked for at most every ``check_seconds``) or it is older than ``max_age``. One
+        thread re-reads; the others keep answering from the data they have."""
         served = self._served
         if served is not None and time.monotonic() - self._checked_at < self.check_seconds:
             return served
-        with self._lock:
+        if served is not None and not self._lock.acquire(blocking=False):
+            return served
+        if served is None:
+            self._lock.acquire()
+        try:
             with self.db.read() as conn:
                 stamp = _stamp(conn)
             current = self._served
             if (
                 current is None
+                or self._stale
                 or current.stamp != stamp
                 or time.monotonic() - current.loaded > self.max_age.total_seconds()
             ):
+                self._stale = False
                 current = self._load(stamp)
+                self._signals = {}
                 self._served = current
-                self._signals.clear()
             self._checked_at = time.monotonic()
+        finally:
+            self._lock.release()
         return current
 
     def _load(self, stamp: tuple[Any, ...]) -> Served:
@@ -204,7 +217,8 @@ class BundleAutomationEngine:
                         "cost": pl.Float64, "active": pl.Boolean},
             )  # fmt: skip
             pressure = stock_pressure(products, lines, as_of)
-            cached = Signals(seasonality, categories, pressure)
+            pairs = seasonal_pairs(data, seasonality)
+            cached = Signals(seasonality, categories, pairs, pressure)
             self._signals[key] = cached
         return cached
 
@@ -254,8 +268,9 @@ class BundleAutomationEngine:
                 signals = self.signals(data, now)
                 if kind == "seasonal":
                     found += seasonal(
-                        data, anchors, excluded, size, signals.items, signals.categories
-                    )
+                        data, anchors, excluded, size, signals.items, signals.categories,
+                        signals.pairs,
+                    )  # fmt: skip
                 else:
                     found += promotional(data, anchors, excluded, size, signals.pressure)
         return found

@@ -188,32 +188,66 @@ def _frame(
 def association_rules(itemsets: Itemsets) -> pl.DataFrame:
     """Rules antecedent -> consequent from every frequent pair and triple (one item as the
     consequent): support, confidence, lift and conviction (inf when confidence is 1).
-    Set-based: each itemset of k items gives k rules by one explode, and the antecedents'
-    counts come from one join on the itemset key."""
+    Set-based on integer arrays: a pair gives two rules, a triple three, and each
+    antecedent's count is found by binary search among the sorted pair keys (an antecedent
+    of a frequent itemset is frequent itself, so it is always there)."""
     n = itemsets.n_baskets
-    frame = itemsets.frame.select("items", "count").with_columns(
-        pl.col("items").list.len().alias("size"), _key(pl.col("items")).alias("key")
-    )
-    counts = frame.select("key", pl.col("count").alias("antecedent_count"))
-    singles = frame.filter(pl.col("size") == 1).select(
-        pl.col("items").list.first().alias("consequent"),
-        pl.col("count").alias("consequent_count"),
-    )
-    rules = (
-        frame.filter(pl.col("size") >= 2)
-        .with_columns(pl.col("items").alias("consequent"))
-        .explode("consequent")
-        .with_columns(
-            pl.col("items")
-            .list.set_difference(pl.concat_list(pl.col("consequent")))
-            .list.sort()
-            .alias("antecedent")
-        )
-        .with_columns(_key(pl.col("antecedent")).alias("key"))
-        .join(counts, on="key")
-        .join(singles, on="consequent")
-        .select("antecedent", "consequent", "count", "antecedent_count", "consequent_count")
-    )
+    frame = itemsets.frame
+    sizes = frame["items"].list.len().to_numpy()
+    counts = frame["count"].to_numpy()
+    singles = np.zeros(len(itemsets.item_counts), dtype=np.int64)
+    ones = sizes == 1
+    singles[frame.filter(pl.Series(ones))["items"].list.first().to_numpy()] = counts[ones]
+    width = max(len(itemsets.item_counts), 1)
+
+    def matrix(k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        chosen = sizes == k
+        if not chosen.any():
+            return np.zeros((0, k), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        items = frame.filter(pl.Series(chosen))["items"].list.to_array(k).to_numpy()
+        return items.astype(np.int64), counts[chosen]
+
+    pairs, pair_counts = matrix(2)
+    triples, triple_counts = matrix(3)
+    keys = pairs[:, 0] * width + pairs[:, 1]
+    order = np.argsort(keys)
+    keys, sorted_counts = keys[order], pair_counts[order]
+
+    def pair_count(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return sorted_counts[np.searchsorted(keys, a * width + b)]
+
+    antecedents = [pairs[:, [0]], pairs[:, [1]]]
+    consequents = [pairs[:, 1], pairs[:, 0]]
+    together = [pair_counts, pair_counts]
+    given = [singles[pairs[:, 0]], singles[pairs[:, 1]]]
+    for drop in (2, 1, 0):  # the triple (a, b, c) without one item: {a,b}->c, {a,c}->b, {b,c}->a
+        keep = [k for k in range(3) if k != drop]
+        antecedents.append(triples[:, keep])
+        consequents.append(triples[:, drop])
+        together.append(triple_counts)
+        given.append(pair_count(triples[:, keep[0]], triples[:, keep[1]]))
+    rules = pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "antecedent": pl.Series(a.astype(np.int64)).cast(pl.List(pl.Int64)),
+                    "consequent": c.astype(np.int64),
+                    "count": t.astype(np.int64),
+                    "antecedent_count": g.astype(np.int64),
+                    "consequent_count": singles[c],
+                }
+            )
+            for a, c, t, g in zip(antecedents, consequents, together, given, strict=True)
+            if len(c)
+        ]
+        or [
+            pl.DataFrame(
+                schema={"antecedent": pl.List(pl.Int64), "consequent": pl.Int64,
+                        "count": pl.Int64, "antecedent_count": pl.Int64,
+                        "consequent_count": pl.Int64}
+            )
+        ]
+    )  # fmt: skip
     confidence = pl.col("count") / pl.col("antecedent_count")
     consequent_support = pl.col("consequent_count") / n
     return rules.with_columns(
@@ -225,10 +259,6 @@ def association_rules(itemsets: Itemsets) -> pl.DataFrame:
         .otherwise(float("inf"))
         .alias("conviction"),
     )
-
-
-def _key(items: pl.Expr) -> pl.Expr:
-    return items.cast(pl.List(pl.String)).list.join(",")
 
 
 __all__ = ["Itemsets", "association_rules", "basket_matrix", "frequent_itemsets"]

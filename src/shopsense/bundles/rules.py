@@ -11,11 +11,12 @@ from datetime import datetime
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, or_, select
 
 from shopsense.bundles.baskets import SOURCES, lines
 from shopsense.bundles.mining import association_rules, basket_matrix, frequent_itemsets
 from shopsense.clock import utcnow
+from shopsense.db.bulk import append_rows
 from shopsense.db.models import association_rule_table as R
 from shopsense.db.models import mining_run_table as M
 from shopsense.db.session import Database
@@ -119,12 +120,15 @@ def mine(
             "itemsets": n_itemsets,
             "rules": rules.height,
         }
+        stored = rules.select(
+            pl.lit(mining_id).alias("mining_id"),
+            pl.col("antecedent").list.get(0).alias("antecedent_a"),
+            pl.col("antecedent").list.get(1, null_on_oob=True).alias("antecedent_b"),
+            *(c for c in RULE_SCHEMA if c != "antecedent"),
+        )
         with db.write() as conn:
             conn.execute(M.insert(), [run])
-            if rules.height:
-                conn.execute(
-                    R.insert(), rules.with_columns(pl.lit(mining_id).alias("mining_id")).to_dicts()
-                )
+            append_rows(conn, R, tuple(stored.columns), stored.iter_rows())
             _prune(conn, source)
         task.advance()
         summaries.append(
@@ -163,7 +167,11 @@ class StoredRules:
     rules: pl.DataFrame
 
 
-def load_rules(conn: Connection, source: str) -> StoredRules:
+def load_rules(conn: Connection, source: str, *, every_triple_rule: bool = True) -> StoredRules:
+    """The newest run of ``source`` and its rules. Without ``every_triple_rule`` a mined
+    triple comes as (at least) one of its three rules — the one whose consequent sorts last
+    in the database's order — which is all a reader of triple counts needs, for a third of
+    the rows."""
     run = conn.execute(
         select(M.c.mining_id, M.c.as_of, M.c.baskets)
         .where(M.c.source == source)
@@ -172,11 +180,21 @@ def load_rules(conn: Connection, source: str) -> StoredRules:
     ).first()
     if run is None:
         return StoredRules(None, source, None, 0, pl.DataFrame(schema=RULE_SCHEMA))
-    rows = conn.execute(
-        select(*(R.c[name] for name in RULE_SCHEMA)).where(R.c.mining_id == run.mining_id)
-    ).all()
-    frame = pl.DataFrame([tuple(r) for r in rows], schema=RULE_SCHEMA, orient="row")
-    frame = frame.with_columns(pl.col("conviction").fill_null(np.inf))
+    columns = ("antecedent_a", "antecedent_b", *(c for c in RULE_SCHEMA if c != "antecedent"))
+    query = select(*(R.c[name] for name in columns)).where(R.c.mining_id == run.mining_id)
+    if not every_triple_rule:
+        query = query.where(or_(R.c.size == 2, R.c.consequent > R.c.antecedent_b))
+    rows = conn.execute(query).all()
+    frame = pl.DataFrame(
+        rows,
+        schema={"antecedent_a": pl.String, "antecedent_b": pl.String,
+                **{c: t for c, t in RULE_SCHEMA.items() if c != "antecedent"}},
+        orient="row",
+    )  # fmt: skip
+    frame = frame.select(
+        pl.concat_list("antecedent_a", "antecedent_b").list.drop_nulls().alias("antecedent"),
+        *(pl.col(c) for c in RULE_SCHEMA if c != "antecedent"),
+    ).with_columns(pl.col("conviction").fill_null(np.inf))
     return StoredRules(run.mining_id, source, run.as_of, int(run.baskets), frame)
 
 

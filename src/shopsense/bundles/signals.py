@@ -21,7 +21,9 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+import scipy.sparse as sp
 
+from shopsense.bundles.mining import basket_matrix
 from shopsense.errors import ValidationFailed
 
 # Pseudo-baskets at the overall window share added to every item (and pair): an item with no
@@ -146,28 +148,35 @@ def pair_seasonal_lift(
         raise ValidationFailed(f"unknown seasonal mode {seasonality.mode!r}; known: {MODES}")
     wanted = pairs.select(pl.col("a").cast(pl.String), pl.col("b").cast(pl.String))
     used = _history(lines, window.start)
-    flagged = (
-        used.group_by("basket")
-        .agg(pl.col(_AT).min())
-        .select("basket", _window_flag(seasonality.mode, window).alias(_IN))
-    )
-    held = used.select("basket", "item").unique()
-    targets = wanted.unique()
-    # Baskets holding a (for every wanted pair), then those that also hold b.
-    with_a = held.join(targets, left_on="item", right_on="a").rename({"item": "a"})
-    both = with_a.join(held, left_on=["basket", "b"], right_on=["basket", "item"])
-    counts = (
-        both.join(flagged, on="basket")
-        .group_by("a", "b")
-        .agg(
-            pl.len().cast(pl.Int64).alias("baskets"),
-            pl.col(_IN).sum().cast(pl.Int64).alias("window_baskets"),
+    baskets = np.zeros(wanted.height, dtype=np.int64)
+    in_window = np.zeros(wanted.height, dtype=np.int64)
+    if used.height and wanted.height:
+        # One 0/1 baskets x items matrix; a pair's baskets are the element-wise product of
+        # its two columns, summed over all rows and over the window's rows, in blocks of
+        # pairs so memory stays bounded however many pairs are asked for.
+        flagged = (
+            used.group_by("basket")
+            .agg(pl.col(_AT).min())
+            .select("basket", _window_flag(seasonality.mode, window).alias(_IN))
+            .sort("basket")
         )
-    )
-    out = wanted.join(counts, on=["a", "b"], how="left", maintain_order="left").with_columns(
-        pl.col("baskets", "window_baskets").fill_null(0)
-    )
+        x, names = basket_matrix(used, "basket", "item")
+        x = sp.csc_matrix(x)
+        window_rows = flagged[_IN].to_numpy().astype(np.int64)
+        index = {name: k for k, name in enumerate(names)}
+        a = wanted["a"].replace_strict(index, default=-1, return_dtype=pl.Int64).to_numpy()
+        b = wanted["b"].replace_strict(index, default=-1, return_dtype=pl.Int64).to_numpy()
+        known = np.flatnonzero((a >= 0) & (b >= 0))
+        for lo in range(0, len(known), _PAIR_BLOCK):
+            chosen = known[lo : lo + _PAIR_BLOCK]
+            both = x[:, a[chosen]].multiply(x[:, b[chosen]])
+            baskets[chosen] = np.asarray(both.sum(axis=0)).ravel()
+            in_window[chosen] = np.asarray(both.T @ window_rows).ravel()
+    out = wanted.with_columns(pl.Series("baskets", baskets), pl.Series("window_baskets", in_window))
     return out.with_columns(_lift(seasonality.share).alias("lift"))
+
+
+_PAIR_BLOCK = 4096
 
 
 def stock_pressure(

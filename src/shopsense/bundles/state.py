@@ -164,7 +164,9 @@ def load_data(conn: Connection, as_of: datetime | None = None) -> BundleData:
     lines = order_lines(conn, as_of)
     end = lines["placed_at"].max() if lines.height else None
     views = _views(conn, end) if isinstance(end, datetime) else pl.DataFrame()
-    return build_data(items, load_rules(conn, "orders"), load_rules(conn, "sessions"), lines, views)
+    orders = load_rules(conn, "orders", every_triple_rule=False)
+    sessions = load_rules(conn, "sessions", every_triple_rule=False)
+    return build_data(items, orders, sessions, lines, views)
 
 
 def build_data(

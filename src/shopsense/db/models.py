@@ -394,7 +394,10 @@ class AssociationRule(Base):
     mining_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("mining_run.mining_id", ondelete="CASCADE"), nullable=False
     )
-    antecedent: Mapped[list[str]] = mapped_column(Json, nullable=False)
+    # The antecedent's one or two items, in the mined order (plain columns: a run may hold
+    # a million rules, and the server reads them all).
+    antecedent_a: Mapped[str] = mapped_column(Id, nullable=False)
+    antecedent_b: Mapped[str | None] = mapped_column(Id)
     consequent: Mapped[str] = mapped_column(Id, nullable=False)
     size: Mapped[int] = mapped_column(Integer, nullable=False)  # items in the whole itemset
     count: Mapped[int] = mapped_column(Integer, nullable=False)
