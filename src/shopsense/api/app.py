@@ -14,6 +14,7 @@ from shopsense.api.routes import (
     bundles,
     catalog,
     ops,
+    performance,
     privacy,
     profiles,
     recommendations,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         profiles.router,
         recommendations.router,
         bundles.router,
+        performance.router,
         privacy.router,
         ops.router,
     ):

@@ -1,0 +1,79 @@
+"""``GET /analytics/recommendation-performance`` and ``GET /analytics/bundle-performance``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+
+from shopsense.api.deps import DbDep, SecretKey
+from shopsense.api.params import parse_as_of
+from shopsense.clock import utcnow
+from shopsense.experiments.bundle_performance import bundle_performance
+from shopsense.experiments.performance import parse_group_by, recommendation_performance
+from shopsense.timefmt import iso_utc
+
+router = APIRouter(tags=["measurement"])
+
+From = Annotated[
+    str | None,
+    Query(alias="from", description="Start (ISO 8601; default 30 days before `to`)."),
+]
+To = Annotated[str | None, Query(alias="to", description="End, exclusive (ISO 8601; default now).")]
+GroupBy = Annotated[
+    str | None,
+    Query(description="Comma-separated: strategy, context, position, experiment, variant."),
+]
+
+
+def _json(data: dict[str, Any]) -> dict[str, Any]:
+    encoded: dict[str, Any] = jsonable_encoder(data, custom_encoder={datetime: iso_utc})
+    return encoded
+
+
+@router.get("/analytics/recommendation-performance")
+async def recommendation_performance_route(
+    _: SecretKey, db: DbDep, from_: From = None, to: To = None, group_by: GroupBy = None
+) -> dict[str, Any]:
+    """Impressions, clicks, CTR, add-to-carts, conversions, conversion rate, attributed
+    revenue and margin, and revenue per impression of the recommendations shown in
+    [from, to), in total and per group. Attribution (docs/metrics.md): a conversion is an
+    add-to-cart or purchase of a recommended product by the same person within 7 days of a
+    click on it, else 1 day of a view; the latest touch gets the credit, once."""
+    dims = parse_group_by(group_by)
+    report = await run_in_threadpool(
+        recommendation_performance, db, _time(from_, "from"), _time(to, "to"), dims,
+        now=utcnow(),
+    )  # fmt: skip
+    return _json(report)
+
+
+@router.get("/analytics/bundle-performance")
+async def bundle_performance_route(
+    _: SecretKey, db: DbDep, from_: From = None, to: To = None
+) -> dict[str, Any]:
+    """Per bundle type and per bundle, for bundles offered or shown in [from, to): offers,
+    views, clicks, add-to-carts, purchases (every product bought by the same person within
+    7 days of their first touch), conversion rate, average bundle value, discount given,
+    margin earned, and discount effectiveness: the take rate against the base rate the
+    pricing expected for the same items bought separately (uplift), and margin per offer
+    against the separate purchases' (docs/metrics.md)."""
+    report = await run_in_threadpool(
+        bundle_performance, db, _time(from_, "from"), _time(to, "to"), now=utcnow()
+    )
+    return _json(report)
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    from shopsense.errors import ValidationFailed
+
+    try:
+        return parse_as_of(value)
+    except ValidationFailed:
+        raise ValidationFailed(
+            f"{name} must be an ISO 8601 date or datetime",
+            errors=[{"loc": ["query", name], "msg": "not an ISO 8601 date or datetime"}],
+        ) from None
