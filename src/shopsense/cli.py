@@ -24,11 +24,13 @@ keys_app = typer.Typer(help="API keys (only their hashes are stored).")
 import_app = typer.Typer(help="Import data into the event store.")
 profiles_app = typer.Typer(help="Customer profiles, value and segments.")
 bundles_app = typer.Typer(help="Association rules and bundles.")
+experiments_app = typer.Typer(help="A/B experiments on recommendations.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(bundles_app, name="bundles")
+app.add_typer(experiments_app, name="experiments")
 console = Console()
 
 
@@ -515,6 +517,131 @@ def _show_bundles(title: str, answer: dict[str, Any]) -> None:
     console.print(table)
     for k, b in enumerate(answer["bundles"], start=1):
         console.print(f"  {k}. {b['reason'].split('. ')[0]}", highlight=False)
+
+
+@experiments_app.command("create")
+def experiments_create(
+    name: Annotated[str, typer.Argument(help="Experiment name")],
+    variant: Annotated[
+        list[str], typer.Option(help="NAME=strategy:S[,weight:W]; the first is the control")
+    ],
+    traffic: Annotated[float, typer.Option(help="Share of units in the experiment")] = 1.0,
+    holdout: Annotated[float, typer.Option(help="Share with no personalization")] = 0.0,
+    metric: Annotated[str, typer.Option(help="ctr, conversion or revenue_per_user")] = "ctr",
+    baseline: Annotated[
+        float | None, typer.Option(help="Expected control rate (gives the planned size)")
+    ] = None,
+    effect: Annotated[float, typer.Option(help="Smallest relative lift to detect")] = 0.1,
+    description: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Start an experiment; recommendation requests with strategy auto follow it at once."""
+    from shopsense.clock import utcnow
+    from shopsense.experiments import registry
+
+    fields = {
+        "name": name, "description": description, "traffic": traffic, "holdout": holdout,
+        "metric": metric, "baseline_rate": baseline, "minimum_effect": effect,
+        "variants": [registry.parse_variant(v).model_dump() for v in variant],
+    }  # fmt: skip
+    spec = _request(registry.ExperimentIn, fields)
+    with _database(get_settings()).write() as conn:
+        row = registry.create(conn, spec, utcnow())
+    planned = row["planned_users"]
+    console.print(
+        f"experiment {name} running: "
+        + ", ".join(f"{v['name']}={v['strategy']} (x{v['weight']:g})" for v in row["variants"])
+        + f"; traffic {traffic:g}, holdout {holdout:g}"
+        + (f"; planned {planned:,} users per variant" if planned else "")
+    )
+
+
+@experiments_app.command("list")
+def experiments_list() -> None:
+    """Every experiment with its status and variants."""
+    from shopsense.experiments import registry
+
+    with _database(get_settings()).read() as conn:
+        rows = registry.listed(conn)
+    table = Table(title="experiments", title_justify="left")
+    for column in ("name", "status", "variants", "traffic", "holdout", "started", "winner"):
+        table.add_column(column)
+    for r in rows:
+        variants = ", ".join(f"{v['name']}={v['strategy']}" for v in r["variants"])
+        table.add_row(
+            r["name"], r["status"], variants, f"{r['traffic']:g}", f"{r['holdout']:g}",
+            f"{r['started_at']:%Y-%m-%d %H:%M}", r["winner"] or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@experiments_app.command("results")
+def experiments_results(name: Annotated[str, typer.Argument()]) -> None:
+    """The read-out: per variant users, impressions, CTR, conversion, revenue per user, and
+    against the control the lift with its interval and p-value (fixed-horizon and
+    always-valid), the sample-ratio check and the planned size."""
+    from shopsense.clock import utcnow
+    from shopsense.experiments.results import experiment_results
+
+    report = experiment_results(_database(get_settings()), name, now=utcnow())
+    _show_results(report)
+
+
+def _show_results(report: dict[str, Any]) -> None:
+    metric = report["experiment"]["metric"]
+    table = Table(title=f"{report['experiment']['name']} ({metric})", title_justify="left")
+    for column in ("variant", "strategy", "users", "impr.", "clicks", "value", "lift [95 % CI]",
+                   "p", "always-valid p"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("variant", "strategy") else "right")
+
+    def fmt(x: float | None, digits: int = 4) -> str:
+        return "" if x is None else f"{x:.{digits}f}"
+
+    for v in report["variants"]:
+        m = v["metrics"][metric]
+        ci = m.get("lift_ci")
+        lift = (
+            f"{100 * m['lift']:+.1f} % [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]"
+            if m.get("lift") is not None and ci and None not in ci
+            else ""
+        )
+        table.add_row(
+            v["variant"], v["strategy"], f"{v['users']:,}", f"{v['impressions']:,}",
+            f"{v['clicks']:,}", fmt(m["value"]), lift, fmt(m.get("p_value")),
+            fmt(m.get("sequential_p_value")),
+        )  # fmt: skip
+    console.print(table)
+    srm = report["srm"]
+    if srm is not None:
+        console.print(
+            f"sample ratio: p = {srm['p_value']:.4g}"
+            + (" — MISMATCH: the split is not as designed" if srm["mismatch"] else " (as designed)")
+        )
+    planned = report["experiment"]["planned_users"]
+    if planned:
+        console.print(
+            f"planned {planned:,} users per variant: "
+            + (
+                "reached"
+                if report["planned_users_reached"]
+                else "not reached (peeking: read the always-valid p)"
+            )
+        )
+
+
+@experiments_app.command("stop")
+def experiments_stop(
+    name: Annotated[str, typer.Argument()],
+    winner: Annotated[str | None, typer.Option(help="Declare this variant the winner")] = None,
+) -> None:
+    """Stop an experiment; recommendations go back to strategy auto."""
+    from shopsense.clock import utcnow
+    from shopsense.experiments import registry
+
+    with _database(get_settings()).write() as conn:
+        row = registry.stop(conn, name, utcnow(), winner)
+    console.print(
+        f"experiment {name} stopped" + (f"; winner {row['winner']}" if row["winner"] else "")
+    )
 
 
 @app.command("evaluate")

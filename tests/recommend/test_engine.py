@@ -489,3 +489,51 @@ def test_a_broken_version_does_not_stop_serving(
     (broken / "metadata.json").write_text("{}")
     assert newest(fresh_dir.models_dir) == broken
     assert ask(engine, session_id="s")["model_version"] == good.name
+
+
+def test_a_running_experiment_routes_auto_requests_by_hash(
+    engine: PersonalizationEngine, served: tuple[Database, Settings], buyer: str
+) -> None:
+    """Each unit gets its hashed variant's strategy (the holdout: popularity only), the
+    answer and the log say which, an explicit strategy is left alone, and a stopped
+    experiment routes nobody."""
+    from shopsense.experiments import assign, registry
+
+    db, _ = served
+    spec = registry.ExperimentIn.model_validate(
+        {"name": "route-1", "holdout": 0.2,
+         "variants": [{"name": "A", "strategy": "hybrid"}, {"name": "B", "strategy": "popular"}]}
+    )  # fmt: skip
+    with db.write() as conn:
+        registry.create(conn, spec, AS_OF)
+    engine.experiments.expire()
+    try:
+        seen = set()
+        for k in range(40):
+            unit = f"visitor-{k}"
+            answer = ask(engine, anonymous_id=unit, limit=3)
+            arm = assign("route-1", unit, [("A", 1.0), ("B", 1.0)], holdout=0.2)
+            assert answer["experiment"] == {"name": "route-1", "variant": arm}
+            if arm in ("B", "holdout"):
+                assert answer["strategy"] == "popular"
+            seen.add(arm)
+            with db.read() as conn:
+                logged = conn.execute(
+                    select(
+                        recommendation_log_table.c.experiment, recommendation_log_table.c.variant
+                    ).where(
+                        recommendation_log_table.c.recommendation_id == answer["recommendation_id"]
+                    )
+                ).one()
+            assert tuple(logged) == ("route-1", arm)
+        assert seen == {"A", "B", "holdout"}
+        hybrid = ask(engine, user_id=buyer, limit=3)
+        if assign("route-1", buyer, [("A", 1.0), ("B", 1.0)], holdout=0.2) == "A":
+            assert hybrid["strategy"] == "hybrid"
+        explicit = ask(engine, user_id=buyer, strategy="popular", limit=3)
+        assert explicit["experiment"] is None
+    finally:
+        with db.write() as conn:
+            registry.stop(conn, "route-1", AS_OF)
+        engine.experiments.expire()
+    assert ask(engine, anonymous_id="visitor-1", limit=3)["experiment"] is None

@@ -13,6 +13,7 @@ from shopsense.api.metrics import MetricsMiddleware
 from shopsense.api.routes import (
     bundles,
     catalog,
+    experiments,
     ops,
     performance,
     privacy,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         recommendations.router,
         bundles.router,
         performance.router,
+        experiments.router,
         privacy.router,
         ops.router,
     ):

@@ -444,6 +444,29 @@ class BundleRecommendation(Base):
     )
 
 
+class Experiment(Base):
+    """An A/B experiment on recommendations: its variants (each a strategy and a weight),
+    the share of traffic in it, the holdout share that gets no personalization, and when it
+    ran. Who is in which variant is not stored: a hash of the unit id decides, always the
+    same way (``experiments.stats.assign``)."""
+
+    __tablename__ = "experiment"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)  # running | stopped
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(Json, nullable=False)
+    traffic: Mapped[float] = mapped_column(Float, nullable=False)
+    holdout: Mapped[float] = mapped_column(Float, nullable=False)
+    metric: Mapped[str] = mapped_column(String(30), nullable=False)
+    baseline_rate: Mapped[float | None] = mapped_column(Float)
+    minimum_effect: Mapped[float | None] = mapped_column(Float)
+    planned_users: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime)
+    winner: Mapped[str | None] = mapped_column(String(100))
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -465,3 +488,4 @@ recommendation_log_table = _table(RecommendationLog)
 mining_run_table = _table(MiningRun)
 association_rule_table = _table(AssociationRule)
 bundle_recommendation_table = _table(BundleRecommendation)
+experiment_table = _table(Experiment)

@@ -47,6 +47,7 @@ from shopsense.db.models import products_table as P
 from shopsense.db.models import profiles_table, recommendation_log_table
 from shopsense.db.session import Database, log_transaction
 from shopsense.errors import NotFound, ServiceUnavailable
+from shopsense.experiments.routing import Arm, ExperimentRouter
 from shopsense.recommend.artifacts import ModelSet, load_version, newest
 from shopsense.recommend.base import top_n
 from shopsense.recommend.data import EVENT_KINDS
@@ -250,6 +251,7 @@ class PersonalizationEngine:
         self._swap = threading.Lock()
         self._loading = threading.Lock()
         self._failed: set[str] = set()
+        self.experiments = ExperimentRouter(db, check_seconds=check_seconds)
 
     # -- versions --------------------------------------------------------------------------
 
@@ -317,6 +319,13 @@ class PersonalizationEngine:
         """The contract's answer to ``request``, logged under its ``recommendation_id``."""
         serving = self.current()
         ms, catalog = serving.models, serving.catalog
+        arm = None
+        if request.strategy == "auto":  # an explicit strategy is the shop's own choice
+            arm = self.experiments.arm(
+                request.user_id or request.anonymous_id or request.session_id
+            )
+            if arm is not None:
+                request = request.model_copy(update={"strategy": arm.strategy})
         with self.db.read() as conn:
             _check_product(conn, ms, request.product_id)
             shopper = _shopper(conn, ms, request)
@@ -333,12 +342,12 @@ class PersonalizationEngine:
         picked += _fill(ms, catalog, allowed, request, picked, fused)
         items = _present(ms, catalog, fused, shopper, picked)
         recommendation_id = f"rec_{uuid.uuid4().hex}"
-        self._log(recommendation_id, request, strategy, ms.version, items)
+        self._log(recommendation_id, request, strategy, ms.version, items, arm)
         return {
             "recommendation_id": recommendation_id,
             "strategy": strategy,
             "model_version": ms.version,
-            "experiment": None,
+            "experiment": None if arm is None else {"name": arm.experiment, "variant": arm.variant},
             "items": items,
         }
 
@@ -349,6 +358,7 @@ class PersonalizationEngine:
         strategy: str,
         version: str,
         items: list[dict[str, Any]],
+        arm: Arm | None = None,
     ) -> None:
         row = {
             "recommendation_id": recommendation_id,
@@ -358,8 +368,8 @@ class PersonalizationEngine:
             "context": request.context,
             "strategy": strategy,
             "model_version": version,
-            "experiment": None,
-            "variant": None,
+            "experiment": None if arm is None else arm.experiment,
+            "variant": None if arm is None else arm.variant,
             "request": logged_request(request),
             "items": [
                 {
@@ -642,6 +652,8 @@ def _plan(ms: ModelSet, request: RecommendationRequest, shopper: Shopper, page: 
     )
     strategy = request.strategy
     personal = _personal(ms)
+    if strategy == HYBRID and HYBRID in ms.models and shopper.index >= 0 and shopper.has_history:
+        return Plan(HYBRID, _user(ms, [HYBRID]))
     if strategy == "personalized" and shopper.has_history and personal:
         return Plan("personalized", _user(ms, personal))
     if strategy == "collaborative" and shopper.has_history:

@@ -16,7 +16,14 @@ from shopsense.tracking.schema import Id, Money
 
 Context = Literal["home", "product", "cart", "category", "search", "email", "checkout"]
 Strategy = Literal[
-    "auto", "personalized", "collaborative", "content", "popular", "trending", "similar_items"
+    "auto",
+    "hybrid",
+    "personalized",
+    "collaborative",
+    "content",
+    "popular",
+    "trending",
+    "similar_items",
 ]
 Objective = Literal["relevance", "revenue", "profit"]
 Category = Annotated[str, Field(min_length=1, max_length=500)]
