@@ -303,6 +303,7 @@ def _latest(
             by=["person", "product_id"],
             strategy="backward",
             tolerance=window,
+            check_sortedness=False,  # sorted above; polars cannot check it within groups
         )
         .filter(pl.col("recommendation_id").is_not_null())
         .with_columns(pl.lit(via).alias("via"))
