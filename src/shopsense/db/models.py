@@ -467,6 +467,29 @@ class Experiment(Base):
     winner: Mapped[str | None] = mapped_column(String(100))
 
 
+class RecommendationRollup(Base):
+    """Attributed recommendation figures per day the recommendations were shown and per
+    strategy, context, experiment, variant and position (0: the whole list), for the days
+    whose every conversion window has closed. The performance endpoint sums these and
+    computes only the open days live, so it stays fast as the logs grow."""
+
+    __tablename__ = "recommendation_rollup"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(30), primary_key=True)
+    context: Mapped[str] = mapped_column(String(20), primary_key=True)
+    experiment: Mapped[str] = mapped_column(String(255), primary_key=True)  # "" when none
+    variant: Mapped[str] = mapped_column(String(255), primary_key=True)  # "" when none
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    impressions: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    clicks: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    add_to_carts: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    conversions: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    click_conversions: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    revenue: Mapped[float] = mapped_column(Money, nullable=False)
+    margin: Mapped[float] = mapped_column(Money, nullable=False)
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -489,3 +512,4 @@ mining_run_table = _table(MiningRun)
 association_rule_table = _table(AssociationRule)
 bundle_recommendation_table = _table(BundleRecommendation)
 experiment_table = _table(Experiment)
+recommendation_rollup_table = _table(RecommendationRollup)

@@ -4,9 +4,9 @@ Definitions (docs/metrics.md, "Recommendation attribution"):
 
 - an **impression** is a ``recommendation_view`` event carrying the answer's
   ``recommendation_id``; its items are the logged answer's (``recommendation_log``), else the
-  event's ``properties.items``. When a period has no view events at all (a shop that sends
-  none), every logged answer counts as one impression, at its creation time, and the report
-  says so (``impressions_source``);
+  event's ``properties.items``. A shop that sends no view events at all gets every logged
+  answer counted as one impression, at its creation time, and the report says so
+  (``impressions_source``);
 - a **click** is a ``recommendation_click`` with the id and the item's ``position`` (its rank
   in the answer, 1 = first; the clicked ``product_id`` decides when the position is absent);
 - a **conversion** is an add-to-cart or a purchased order line of a recommended product by
@@ -72,15 +72,28 @@ class Attribution:
     impressions_source: str  # "views" | "logged_answers"
 
 
-def attribute(conn: Connection, start: datetime, end: datetime) -> Attribution:
+def sends_views(conn: Connection) -> bool:
+    """Whether the shop sends recommendation_view events at all (else logged answers are
+    the impressions)."""
+    found = conn.execute(
+        select(A.c.id)
+        .where(and_(A.c.type == "recommendation_view", A.c.recommendation_id.is_not(None)))
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def attribute(
+    conn: Connection, start: datetime, end: datetime, *, views_sent: bool | None = None
+) -> Attribution:
     """Recommendations shown in [start, end) and what they earned (conversions may fall
-    after ``end``, within their window)."""
+    after ``end``, within their window). ``views_sent``: ``sends_views`` (read when None)."""
     persons = merged_persons(conn)
     views = _events(conn, "recommendation_view", start - CLICK_WINDOW, end, persons)
     clicks = _events(conn, "recommendation_click", start - CLICK_WINDOW, end, persons)
     logged = _logged(conn, start - CLICK_WINDOW, end, persons)
     source = "views"
-    if views.filter(pl.col("at") >= start).is_empty():
+    if not (sends_views(conn) if views_sent is None else views_sent):
         source = "logged_answers"
         views = logged.select(
             "recommendation_id",
@@ -365,5 +378,6 @@ __all__ = [
     "Attribution",
     "attribute",
     "merged_persons",
+    "sends_views",
     "person_key",
 ]

@@ -7,25 +7,50 @@ Per group (definitions in docs/metrics.md):
     clicks           recommendation_click events
     ctr              clicks / impressions
     add_to_carts     add-to-carts credited (click or view window)
-    conversions      purchased lines credited; orders: distinct orders among them
+    conversions      purchased lines credited
     conversion_rate  conversions / impressions
     click_conversion_rate  conversions credited through a click / clicks
     revenue, margin  of the credited lines; revenue_per_impression = revenue / impressions
+
+Incremental: the figures are first reduced to *daily rows* — per day the recommendations
+were shown and per strategy, context, experiment, variant and position (0: the whole list)
+— which add up exactly across days, because every recommendation belongs to the day it was
+first shown and every conversion is credited to one recommendation. Days whose conversion
+windows have all closed are kept in ``recommendation_rollup`` (extended on each read, a
+day at a time); a report sums the stored days and computes only the rest live.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
+from sqlalchemy import Connection, and_, delete, func, select
 
+from shopsense.clock import utcnow
+from shopsense.db.models import activity_table as A
+from shopsense.db.models import model_state_table as S
+from shopsense.db.models import recommendation_log_table as L
+from shopsense.db.models import recommendation_rollup_table as R
 from shopsense.db.session import Database
+from shopsense.db.upsert import insert
 from shopsense.errors import ValidationFailed
-from shopsense.experiments.attribution import CLICK_WINDOW, VIEW_WINDOW, Attribution, attribute
+from shopsense.experiments.attribution import (
+    CLICK_WINDOW,
+    VIEW_WINDOW,
+    Attribution,
+    attribute,
+    sends_views,
+)
 
 DIMENSIONS = ("strategy", "context", "position", "experiment", "variant")
 DEFAULT_DAYS = 30
+ROLLUP_STATE = "recommendation_rollup"
+ROLLUP_CHUNK_DAYS = 31  # days attributed per pass while the rollup catches up
+KEYS = ("day", "strategy", "context", "experiment", "variant", "position")
+COUNTS = ("impressions", "clicks", "add_to_carts", "conversions", "click_conversions")
+SUMS = ("revenue", "margin")
 
 
 def parse_group_by(value: str | None) -> list[str]:
@@ -63,59 +88,80 @@ def recommendation_performance(
     end = end or now
     start = start or end - timedelta(days=DEFAULT_DAYS)
     check_period(start, end)
+    closed = refresh_rollup(db, now)
     with db.read() as conn:
-        found = attribute(conn, start, end)
+        views = sends_views(conn)
+        rows = _daily(conn, start, end, closed, views)
     return {
         "from": start,
         "to": end,
         "group_by": group_by,
-        "impressions_source": found.impressions_source,
+        "impressions_source": "views" if views else "logged_answers",
         "click_window_days": CLICK_WINDOW.days,
         "view_window_days": VIEW_WINDOW.days,
-        "totals": _rows(found, [])[0],
-        "groups": _rows(found, group_by),
+        "totals": summarise(rows, [])[0],
+        "groups": summarise(rows, group_by),
     }
 
 
-def _rows(found: Attribution, group_by: list[str]) -> list[dict[str, Any]]:
-    answers = found.answers.select("recommendation_id", *(d for d in DIMENSIONS if d != "position"))
-    keys = list(group_by)
+def daily_rows(found: Attribution) -> pl.DataFrame:
+    """The attributed figures per day shown and per dimension; position 0 is the whole list
+    (list views, every click and conversion), positions 1.. the items at that rank."""
+    answers = found.answers.select(
+        "recommendation_id",
+        pl.col("shown_at").dt.date().alias("day"),
+        "strategy",
+        "context",
+        pl.col("experiment").fill_null(""),
+        pl.col("variant").fill_null(""),
+    )
+    dims = ["day", "strategy", "context", "experiment", "variant"]
 
     def tagged(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.join(answers, on="recommendation_id", how="inner")
 
     views = tagged(found.impressions)
-    if "position" not in keys:  # a list view counts once, whatever its length
-        views = views.unique(subset=["recommendation_id", "person", "at"])
     clicks = tagged(found.clicks)
     credited = tagged(found.credited)
-    parts = [
-        _count(views, keys, pl.len().alias("impressions")),
-        _count(clicks, keys, pl.len().alias("clicks")),
-        _count(
-            credited,
-            keys,
-            (pl.col("kind") == "cart").sum().alias("add_to_carts"),
-            (pl.col("kind") == "purchase").sum().alias("conversions"),
-            ((pl.col("kind") == "purchase") & (pl.col("via") == "click"))
-            .sum()
-            .alias("click_conversions"),
-            pl.col("order_id").filter(pl.col("kind") == "purchase").n_unique().alias("orders"),
-            pl.col("revenue").filter(pl.col("kind") == "purchase").sum().alias("revenue"),
-            pl.col("margin").filter(pl.col("kind") == "purchase").sum().alias("margin"),
-        ),
+    credit_aggs = [
+        (pl.col("kind") == "cart").sum().alias("add_to_carts"),
+        (pl.col("kind") == "purchase").sum().alias("conversions"),
+        ((pl.col("kind") == "purchase") & (pl.col("via") == "click"))
+        .sum()
+        .alias("click_conversions"),
+        pl.col("revenue").filter(pl.col("kind") == "purchase").sum().alias("revenue"),
+        pl.col("margin").filter(pl.col("kind") == "purchase").sum().alias("margin"),
     ]
-    if keys:
-        table = parts[0]
-        for part in parts[1:]:
+    parts = []
+    for keys, list_views in ((dims, True), ([*dims, "position"], False)):
+        seen = views.unique(subset=["recommendation_id", "person", "at"]) if list_views else views
+        table = seen.group_by(keys).agg(pl.len().alias("impressions"))
+        for part in (
+            clicks.group_by(keys).agg(pl.len().alias("clicks")),
+            credited.group_by(keys).agg(credit_aggs),
+        ):
             table = table.join(part, on=keys, how="full", coalesce=True)
-    else:
-        table = pl.concat(parts, how="horizontal")
-    counts = ["impressions", "clicks", "add_to_carts", "conversions", "click_conversions", "orders"]
-    table = table.with_columns(
-        *(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts),
-        *(pl.col(c).fill_null(0.0) for c in ("revenue", "margin")),
-    ).with_columns(
+        if list_views:
+            table = table.with_columns(pl.lit(0).alias("position"))
+        parts.append(table.select(*KEYS, *COUNTS, *SUMS).filter(pl.col("position").is_not_null()))
+    return _typed(pl.concat(parts, how="vertical_relaxed"))
+
+
+def _typed(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.with_columns(
+        *(pl.col(c).fill_null(0).cast(pl.Int64) for c in COUNTS),
+        *(pl.col(c).fill_null(0.0).cast(pl.Float64) for c in SUMS),
+        *([pl.col("position").cast(pl.Int64)] if "position" in rows.columns else []),
+    )
+
+
+def summarise(rows: pl.DataFrame, group_by: list[str]) -> list[dict[str, Any]]:
+    """Daily rows summed per group, with the rates; the totals when ``group_by`` is empty."""
+    keys = list(group_by)
+    level = rows.filter(pl.col("position") > 0 if "position" in keys else pl.col("position") == 0)
+    sums = [*(pl.col(c).sum() for c in COUNTS), *(pl.col(c).sum() for c in SUMS)]
+    table = level.group_by(keys).agg(sums) if keys else level.select(sums)
+    table = _typed(table).with_columns(
         _rate("clicks", "impressions").alias("ctr"),
         _rate("conversions", "impressions").alias("conversion_rate"),
         _rate("click_conversions", "clicks").alias("click_conversion_rate"),
@@ -124,14 +170,10 @@ def _rows(found: Attribution, group_by: list[str]) -> list[dict[str, Any]]:
         pl.col("margin").round(2),
     )
     if keys:
-        table = table.sort(keys, nulls_last=True)
+        table = table.with_columns(
+            *(pl.col(k).replace("", None) for k in ("experiment", "variant") if k in keys)
+        ).sort(keys, nulls_last=True)
     return table.to_dicts()
-
-
-def _count(frame: pl.DataFrame, keys: list[str], *aggs: pl.Expr) -> pl.DataFrame:
-    if keys:
-        return frame.group_by(keys).agg(*aggs)
-    return frame.select(*aggs)
 
 
 def _rate(numerator: str, denominator: str) -> pl.Expr:
@@ -143,4 +185,127 @@ def _rate(numerator: str, denominator: str) -> pl.Expr:
     )
 
 
-__all__ = ["DIMENSIONS", "check_period", "parse_group_by", "recommendation_performance"]
+# -- the rollup ---------------------------------------------------------------------------
+
+
+def closed_day(now: datetime) -> date:
+    """The last day whose recommendations can earn nothing more: every click window of a
+    day ends CLICK_WINDOW after its midnight."""
+    return (now - CLICK_WINDOW).date() - timedelta(days=1)
+
+
+def refresh_rollup(db: Database, now: datetime | None = None) -> date | None:
+    """Extend ``recommendation_rollup`` through the last closed day; answers the last day it
+    holds (None: no recommendation yet)."""
+    now = now or utcnow()
+    last = closed_day(now)
+    with db.read() as conn:
+        done = _rolled_through(conn)
+        first = _first_day(conn) if done is None else done + timedelta(days=1)
+        views = sends_views(conn)
+    if first is None:
+        return done
+    day = first
+    while day <= last:
+        chunk_end = min(last, day + timedelta(days=ROLLUP_CHUNK_DAYS - 1))
+        start = datetime.combine(day, time.min)
+        end = datetime.combine(chunk_end + timedelta(days=1), time.min)
+        with db.read() as conn:
+            rows = daily_rows(attribute(conn, start, end, views_sent=views))
+        with db.write() as conn:
+            conn.execute(delete(R).where(and_(R.c.day >= day, R.c.day <= chunk_end)))
+            if rows.height:
+                conn.execute(R.insert(), rows.to_dicts())
+            _save(conn, chunk_end, now)
+        day = chunk_end + timedelta(days=1)
+    return max(done or last, last) if first <= last else done
+
+
+def _daily(
+    conn: Connection, start: datetime, end: datetime, closed: date | None, views: bool
+) -> pl.DataFrame:
+    """Daily rows of [start, end): whole stored days from the rollup, the rest live."""
+    first = start.date() if start.time() == time.min else start.date() + timedelta(days=1)
+    last = (end - timedelta(microseconds=1)).date()
+    if end.time() != time.min:
+        last = end.date() - timedelta(days=1)
+    if closed is not None:
+        last = min(last, closed)
+    pieces: list[pl.DataFrame] = []
+    live: list[tuple[datetime, datetime]] = [(start, end)]
+    if closed is not None and first <= last:
+        stored = conn.execute(select(R).where(and_(R.c.day >= first, R.c.day <= last))).all()
+        pieces.append(
+            pl.DataFrame(
+                [tuple(r) for r in stored],
+                schema={
+                    "day": pl.Date,
+                    "strategy": pl.String,
+                    "context": pl.String,
+                    "experiment": pl.String,
+                    "variant": pl.String,
+                    "position": pl.Int64,
+                    **dict.fromkeys(COUNTS, pl.Int64),
+                    **dict.fromkeys(SUMS, pl.Float64),
+                },
+                orient="row",
+            )  # fmt: skip
+        )
+        lo = datetime.combine(first, time.min)
+        hi = datetime.combine(last + timedelta(days=1), time.min)
+        live = [(a, b) for a, b in ((start, lo), (hi, end)) if a < b]
+    for a, b in live:
+        pieces.append(daily_rows(attribute(conn, a, b, views_sent=views)))
+    return _typed(pl.concat(pieces, how="vertical_relaxed")) if pieces else pl.DataFrame()
+
+
+def _rolled_through(conn: Connection) -> date | None:
+    state = conn.execute(select(S.c.state).where(S.c.name == ROLLUP_STATE)).scalar()
+    return date.fromisoformat(state["through"]) if state else None
+
+
+def _first_day(conn: Connection) -> date | None:
+    logged = conn.execute(select(func.min(L.c.created_at))).scalar()
+    viewed = conn.execute(
+        select(func.min(A.c.timestamp)).where(
+            and_(
+                A.c.type.in_(["recommendation_view", "recommendation_click"]),
+                A.c.recommendation_id.is_not(None),
+            )
+        )
+    ).scalar()
+    found = [t for t in (logged, viewed) if t is not None]
+    return min(found).date() if found else None
+
+
+def _save(conn: Connection, through: date, now: datetime) -> None:
+    stmt = insert(conn, S)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={k: stmt.excluded[k] for k in ("fitted_at", "as_of", "state")},
+        ),
+        [{"name": ROLLUP_STATE, "fitted_at": now, "as_of": now,
+          "state": {"through": through.isoformat()}}],
+    )  # fmt: skip
+
+
+def rebuild_rollup(db: Database, now: datetime | None = None) -> date | None:
+    """Forget the rollup and build it again (after importing late events, say)."""
+    with db.write() as conn:
+        conn.execute(delete(R))
+        conn.execute(delete(S).where(S.c.name == ROLLUP_STATE))
+    return refresh_rollup(db, now)
+
+
+__all__ = [
+    "DIMENSIONS",
+    "check_period",
+    "closed_day",
+    "daily_rows",
+    "parse_group_by",
+    "rebuild_rollup",
+    "recommendation_performance",
+    "refresh_rollup",
+    "summarise",
+]
