@@ -43,6 +43,12 @@ CTR = {"hybrid": 0.15, "popular": 0.10}  # planted click probability per list, b
 BUY = 0.3  # planted purchase probability after a click
 
 
+def _p(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "< 1e-12" if value < 1e-12 else f"{value:.2g}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=3_000)
@@ -112,7 +118,7 @@ def main() -> None:
             f"{v['impressions']:6,}  CTR {m['value']:.4f}"
             + (
                 f"  lift {100 * lift:+.1f} % [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]  "
-                f"p {m['p_value']:.2g}  always-valid p {m['sequential_p_value']:.2g}"
+                f"p {_p(m['p_value'])}  always-valid p {_p(m['sequential_p_value'])}"
                 if lift is not None
                 else "  (control)"
             )
