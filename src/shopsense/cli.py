@@ -353,6 +353,9 @@ def demo(
         f"  segments      {base}/analytics/user-segments",
         f"  recommend     POST {base}/analytics/recommendations",
         f"  bundles       POST {base}/analytics/bundles",
+        f"  performance   {base}/analytics/recommendation-performance?group_by=strategy,variant",
+        f"  bundle perf.  {base}/analytics/bundle-performance",
+        f"  experiments   {base}/experiments",
         f"  models        {version}",
         f"  write key     {write_key}",
         f"  secret key    {secret_key}",
@@ -399,6 +402,35 @@ def _show_examples(db: Database, settings: Settings) -> None:
     if bundle_request is not None:
         title, body = bundle_request
         _show_bundles(title, BundleAutomationEngine(db, settings).bundles(body))
+    _show_measurement(db)
+
+
+def _show_measurement(db: Database) -> None:
+    """What the store's recommendations earned, and the newest experiments' read-outs."""
+    from shopsense.clock import utcnow
+    from shopsense.db.models import activity_table
+    from shopsense.experiments import registry
+    from shopsense.experiments.performance import recommendation_performance
+    from shopsense.experiments.results import experiment_results
+
+    with db.read() as conn:
+        experiments = registry.listed(conn)[:3]
+        first = conn.execute(select(func.min(activity_table.c.timestamp))).scalar()
+    if first is None:
+        return
+    now = utcnow()
+    report = recommendation_performance(db, first, now, ["strategy"], now=now)
+    table = Table(title="recommendations since the first event", title_justify="left")
+    for column in ("strategy", "views", "clicks", "CTR", "conversions", "revenue"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for row in report["groups"]:
+        table.add_row(
+            row["strategy"], f"{row['impressions']:,}", f"{row['clicks']:,}",
+            f"{row['ctr'] or 0:.3f}", f"{row['conversions']:,}", f"{row['revenue']:,.2f}",
+        )  # fmt: skip
+    console.print(table)
+    for experiment in experiments:
+        _show_results(experiment_results(db, experiment["name"], now=now))
 
 
 @app.command("recommend")

@@ -11,8 +11,11 @@ from sqlalchemy import func, select
 
 from shopsense.db.models import (
     activity_table,
+    bundle_recommendation_table,
+    experiment_table,
     orders_table,
     products_table,
+    recommendation_log_table,
     spend_table,
     users_table,
 )
@@ -21,7 +24,8 @@ from shopsense.demo import build_store, generate_store
 
 
 def fingerprint(db: Database) -> str:
-    """A hash over the stored events, orders, users, products and spend, in key order."""
+    """A hash over the stored events, orders, users, products, spend, logged recommendations,
+    bundle offers and experiments, in key order."""
     a = activity_table.c
     queries = [
         select(*[c for c in a if c.name != "id"]).order_by(a.event_id),  # ids are the database's
@@ -31,6 +35,9 @@ def fingerprint(db: Database) -> str:
         select(
             spend_table.c.date, spend_table.c.channel, spend_table.c.campaign, spend_table.c.amount
         ).order_by(spend_table.c.date, spend_table.c.channel, spend_table.c.campaign),
+        select(recommendation_log_table).order_by(recommendation_log_table.c.recommendation_id),
+        select(bundle_recommendation_table).order_by(bundle_recommendation_table.c.bundle_id),
+        select(experiment_table).order_by(experiment_table.c.name),
     ]
     digest = hashlib.sha256()
     with db.read() as conn:
@@ -66,6 +73,9 @@ def test_building_twice_gives_equal_rows() -> None:
     assert first.events == second.events
     assert first.products == second.products
     assert first.spend == second.spend
+    assert first.recommendations == second.recommendations
+    assert first.bundles == second.bundles
+    assert first.experiments == second.experiments
     assert json.dumps(first.truth) == json.dumps(second.truth)
 
 

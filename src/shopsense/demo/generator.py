@@ -1,5 +1,6 @@
 """A demo store with known answers: catalog, customers with planted traits, their sessions,
-orders and refunds, anonymous and bot traffic, and marketing spend, all from one seed.
+orders and refunds, anonymous and bot traffic, marketing spend, and the recommendation
+experiment and bundle offers as served (their log rows and the experiment), all from one seed.
 
 Everything random comes from ``numpy.random.default_rng(seed)`` (and a ``random.Random``
 seeded from it), and the history ends on a fixed date, so a spec always gives the same rows,
@@ -20,12 +21,16 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from shopsense.catalog.products import upsert_products
+from shopsense.db.bulk import insert_new
 from shopsense.db.models import (
     activity_table,
+    bundle_recommendation_table,
+    experiment_table,
     identities_table,
     order_items_table,
     orders_table,
     products_table,
+    recommendation_log_table,
     refund_items_table,
     refunds_table,
     spend_table,
@@ -34,19 +39,35 @@ from shopsense.db.models import (
 from shopsense.db.session import Database
 from shopsense.demo.catalog import DEPARTMENTS, Catalog, build_catalog
 from shopsense.demo.channels import CHANNELS, cost_per_click, spend_lines
-from shopsense.demo.checkout import GROUP_COMPLETION
+from shopsense.demo.checkout import (
+    BUNDLE_DISCOUNT,
+    BUNDLE_TAKE,
+    GROUP_COMPLETION,
+    OFFER_BASE_RATE,
+    OFFER_TAKE_RATE,
+    offer_row,
+)
 from shopsense.demo.devices import agents
 from shopsense.demo.journeys import RETURN_RATES, Journeys
 from shopsense.demo.pages import bundle_id
-from shopsense.demo.sessions import EXPERIMENT, RECOMMENDATION_CTR, Simulator
+from shopsense.demo.sessions import (
+    EXPERIMENT,
+    RECOMMENDATION_CTR,
+    RECOMMENDATION_PURCHASE,
+    RECOMMENDATION_STRATEGY,
+    Simulator,
+    log_row,
+)
 from shopsense.demo.timing import SEASON_PEAKS, Clock, seasonal_acceptance
 from shopsense.demo.users import Population, base_weights, build_population, preferences
+from shopsense.experiments.stats import planned_sample_size
 from shopsense.marketing.spend import SpendIn, upsert_spend
 from shopsense.progress import NULL, Reporter
 from shopsense.settings import Settings
 from shopsense.tracking.store import store_events
 
 CHUNK = 5_000
+PLANNED_EFFECT = 0.5  # the relative CTR lift the demo's experiment is planned to detect
 VISITORS_PER_USER = 0.5  # anonymous visitors who never sign up, per customer
 USERS_PER_CRAWLER = 1_000
 # What a generation writes, for refreshing planner statistics afterwards.
@@ -62,6 +83,8 @@ ANALYZED = tuple(
         refund_items_table,
         products_table,
         spend_table,
+        recommendation_log_table,
+        bundle_recommendation_table,
     )
 )
 
@@ -83,13 +106,18 @@ class StoreSpec:
 
 @dataclass(frozen=True)
 class DemoStore:
-    """A generated store, ready to write: rows in the shapes the writers take."""
+    """A generated store, ready to write: rows in the shapes the writers take
+    (``recommendations``, ``bundles`` and ``experiments`` are ``recommendation_log``,
+    ``bundle_recommendation`` and ``experiment`` rows)."""
 
     products: list[dict[str, Any]]
     events: list[dict[str, Any]]
     spend: list[SpendIn]
     truth: dict[str, Any]
     as_of: datetime
+    recommendations: list[dict[str, Any]]
+    bundles: list[dict[str, Any]]
+    experiments: list[dict[str, Any]]
 
 
 def build_store(spec: StoreSpec, *, timezone: str = "UTC", reporter: Reporter = NULL) -> DemoStore:
@@ -103,7 +131,12 @@ def build_store(spec: StoreSpec, *, timezone: str = "UTC", reporter: Reporter = 
     population = build_population(rng, spec.users, spec.days, catalog)
     crowd = base_weights(catalog)
     quality = (2.4 + 2.4 * rng.beta(5.0, 2.0, catalog.size)).tolist()
-    sim = Simulator(catalog, py, seasonal_acceptance(catalog, spec.start, spec.days), quality)
+    # Recommendation purchases have their own stream (seeded by the spec, taking nothing
+    # from ``rng``), so they add to the store without changing the rest of it.
+    response = random.Random(f"shopsense-demo-{spec.seed}-responses")  # noqa: S311
+    sim = Simulator(
+        catalog, py, seasonal_acceptance(catalog, spec.start, spec.days), quality, response
+    )
     journeys = Journeys(
         sim, population, catalog, clock, preferences(population, catalog), crowd / crowd.sum()
     )
@@ -132,10 +165,49 @@ def build_store(spec: StoreSpec, *, timezone: str = "UTC", reporter: Reporter = 
     events = sim.rows
     events.sort(key=itemgetter("timestamp"))  # stable: ties keep the order they were made in
     _number_in_time_order(events, spec.seed)
+    # Logged as served: the ids the events carried then (before any identity merge).
+    recommendations = sorted((log_row(s) for s in sim.shown), key=itemgetter("created_at"))
+    bundles = sorted((offer_row(sim, o) for o in sim.offers), key=itemgetter("created_at"))
+    experiment = _experiment(clock.utc(0, 0, 0), clock.end)
     acquired = Counter(CHANNELS[int(c)].name for c in population.channel)
     spend = spend_lines(sim.clicks, acquired, spec.start, rng)
     truth = _truth(spec, timezone, catalog, population, sim, journeys, spend, acquired)
-    return DemoStore(catalog.rows(clock.end), events, spend, truth, clock.end)
+    truth["experiments"][EXPERIMENT]["started_at"] = experiment["started_at"].isoformat()
+    return DemoStore(
+        catalog.rows(clock.end),
+        events,
+        spend,
+        truth,
+        clock.end,
+        recommendations,
+        bundles,
+        [experiment],
+    )
+
+
+def _experiment(started_at: datetime, stopped_at: datetime) -> dict[str, Any]:
+    """The ``experiment`` row of the recommendation A/B test the sessions ran over the
+    history: control served ``popular``, treatment ``hybrid``. It is stored as stopped at the
+    end of the history — it can be read out, and the served store's answers use ``auto`` —
+    and planned for the large effect it was given (a relative lift of 0.5)."""
+    return {
+        "name": EXPERIMENT,
+        "description": "Demo store: product-page recommendations, popular against hybrid.",
+        "status": "stopped",
+        "variants": [
+            {"name": variant, "strategy": strategy, "weight": 1.0}
+            for variant, strategy in RECOMMENDATION_STRATEGY.items()
+        ],
+        "traffic": 1.0,
+        "holdout": 0.0,
+        "metric": "ctr",
+        "baseline_rate": RECOMMENDATION_CTR["control"],
+        "minimum_effect": PLANNED_EFFECT,
+        "planned_users": planned_sample_size(RECOMMENDATION_CTR["control"], PLANNED_EFFECT),
+        "started_at": started_at,
+        "stopped_at": stopped_at,
+        "winner": None,
+    }
 
 
 def generate_store(
@@ -143,8 +215,9 @@ def generate_store(
 ) -> dict[str, Any]:
     """Write a demo store into ``db`` and return its ground truth (JSON-serialisable).
 
-    Meant for an empty database; generating the same spec again changes nothing (events are
-    idempotent by id, products and spend are upserts)."""
+    Meant for an empty database; generating the same spec again changes nothing (events,
+    logged recommendations, bundle offers and the experiment are idempotent by id, products
+    and spend are upserts; an experiment already stored under the demo's name is kept)."""
     store = build_store(spec, timezone=settings.timezone, reporter=reporter)
     with db.write() as conn:
         upsert_products(conn, store.products)
@@ -155,6 +228,15 @@ def generate_store(
         with db.write() as conn:
             store_events(conn, chunk)
         task.advance(len(chunk))
+    logged = (
+        (recommendation_log_table, store.recommendations, "recommendation_id"),
+        (bundle_recommendation_table, store.bundles, "bundle_id"),
+        (experiment_table, store.experiments, "name"),
+    )
+    for table, rows, key in logged:
+        for start in range(0, len(rows), CHUNK):
+            with db.write() as conn:
+                insert_new(conn, table, rows[start : start + CHUNK], key)
     if db.dialect == "postgresql":
         # Fresh planner statistics: without them PostgreSQL takes the just-filled tables
         # for empty ones and picks nested loops that take minutes.
@@ -196,6 +278,7 @@ def _truth(
     for line in spend:
         spent[line.channel] = spent.get(line.channel, 0.0) + line.amount
     price = cost_per_click(sim.clicks, acquired)
+    lists = Counter(s.variant for s in sim.shown)
     clicks = Counter[str]()
     for (_, channel, _), n in sim.clicks.items():
         clicks[channel] += n
@@ -249,7 +332,31 @@ def _truth(
             EXPERIMENT: {
                 "metric": "recommendation_click / recommendation_view",
                 "ctr": RECOMMENDATION_CTR,
+                "purchase_after_click": RECOMMENDATION_PURCHASE,
+                "variants": {
+                    variant: {
+                        "strategy": strategy,
+                        "ctr": RECOMMENDATION_CTR[variant],
+                        "purchase_after_click": RECOMMENDATION_PURCHASE[variant],
+                        "lists": lists[variant],
+                        "clicks": sim.recommendation_clicks[variant],
+                        "carted_after_click": sim.carted_after_click[variant],
+                        "bought_after_click": sim.bought_after_click[variant],
+                    }
+                    for variant, strategy in RECOMMENDATION_STRATEGY.items()
+                },
             }
+        },
+        "bundles": {
+            "type": "complementary",
+            "discount": BUNDLE_DISCOUNT,
+            "completion_rate": GROUP_COMPLETION,
+            "through_offer": BUNDLE_TAKE,
+            "take_rate": OFFER_TAKE_RATE,
+            "base_rate": OFFER_BASE_RATE,
+            "offers": len(sim.offers),
+            "offers_by_context": dict(sorted(Counter(o.context for o in sim.offers).items())),
+            "accepted": sim.bundles_accepted,
         },
         "channels": channels,
         "counts": {
@@ -264,5 +371,8 @@ def _truth(
             "anonymous_visitors": journeys.visitors,
             "anonymous_visitors_merged": journeys.merged_visitors,
             "order_revenue": round(sum(o.revenue for o in sim.orders), 2),
+            "recommendation_lists": len(sim.shown),
+            "recommendation_clicks": sim.recommendation_clicks.total(),
+            "bundle_offers": len(sim.offers),
         },
     }

@@ -26,7 +26,7 @@ from shopsense.demo.checkout import Order, after_order
 from shopsense.demo.devices import DEVICE_CLASSES, Agent, agent_weights, agents
 from shopsense.demo.geo import COUNTRIES, Country, country_weights
 from shopsense.demo.pages import BASE_URL
-from shopsense.demo.sessions import Shopper, Simulator, Visit
+from shopsense.demo.sessions import Shopper, Simulator, Visit, arm
 from shopsense.demo.timing import Clock
 from shopsense.demo.users import HOUR_HABITS, Population
 
@@ -202,6 +202,7 @@ class Journeys:
                 self._account(visit, where, device)
             if order is not None:
                 after_order(self.sim, order, self._return_rate(order))
+            self._after_bought_at_once()
         if pop.pre_signup_sessions[u] > 0:
             self.merged_visitors += 1
         self._newsletter(u, last, where.country, where.place, where.agents[main])
@@ -298,6 +299,14 @@ class Journeys:
         ]
         return self.py.choices([c for c, _ in allowed], [w for _, w in allowed])[0]
 
+    def _after_bought_at_once(self) -> None:
+        """What follows the orders of recommendations bought at once in the session just
+        run, drawn like the purchases themselves from the simulator's ``response``."""
+        sim = self.sim
+        for order in sim.bought_at_once:
+            after_order(sim, order, self._return_rate(order), sim.response)
+        sim.bought_at_once.clear()
+
     def _return_rate(self, order: Order) -> float:
         dearest = max(order.items, key=lambda i: float(i["price"]))
         j = self.sim.index[dearest["product_id"]]
@@ -368,6 +377,7 @@ class Journeys:
         agent = py.choices(agents(cls), agent_weights(cls))[0]
         shopper = Shopper(None, self.crowd_cum, self.crowd, sensitivity=py.random())
         anon = self._anonymous_id()
+        shopper.variant = arm(anon)  # (customers have theirs among their planted traits)
         hours = py.choices([h for _, h in HOUR_HABITS], [w for w, _ in HOUR_HABITS])[0]
         peak = py.choice(hours)
         n = 1
@@ -390,6 +400,7 @@ class Journeys:
                 visit.emit("newsletter_subscribe", 10.0, None, properties={"source": "footer"})
             if order is not None:
                 after_order(self.sim, order, self._return_rate(order))
+            self._after_bought_at_once()
 
     def crawler(self, agent: Agent) -> None:
         """A bot that crawls category and product pages every few days, without cookies."""

@@ -22,13 +22,19 @@ from shopsense.demo.catalog import Catalog
 from shopsense.demo.channels import Channel
 from shopsense.demo.devices import Agent
 from shopsense.demo.geo import Country
-from shopsense.demo.pages import BASE_URL, brand_page, bundle_id, category_page
+from shopsense.demo.pages import BASE_URL, brand_page, category_page
+from shopsense.experiments.stats import assign
 from shopsense.tracking.normalize import ROW_COLUMNS
 
 Row = dict[str, Any]
 EXPERIMENT = "recs-ranking"
+# The strategy each arm of the experiment is served: the two the A/B test compares.
+RECOMMENDATION_STRATEGY = {"control": "popular", "treatment": "hybrid"}
 # Chance that a shown recommendation list is clicked, per experiment arm.
 RECOMMENDATION_CTR = {"control": 0.12, "treatment": 0.2}
+# Chance that a clicked recommendation is bought at once: cart, checkout and payment.
+RECOMMENDATION_PURCHASE = {"control": 0.10, "treatment": 0.15}
+RECOMMENDATION_DRAWS = 4  # products drawn for a list (a product drawn twice is listed once)
 # Chance a purchase session starts from a co-purchase group product (the shopper's choice).
 GROUP_ANCHOR = 0.08
 MEAN_VIEWS = {"browse": 2.2, "cart": 2.6, "purchase": 2.6}
@@ -61,6 +67,22 @@ class Shopper:
     wishlist: list[int] = field(default_factory=list)
 
 
+def arm(unit: str) -> str:
+    """The experiment arm of a shopper known only by ``unit`` (an anonymous visitor's id):
+    its hash decides, half and half, as the server's experiment router does."""
+    return assign(EXPERIMENT, unit, [(v, 1.0) for v in RECOMMENDATION_STRATEGY]) or "control"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A recommendation list as shown: its ``recommendation_view`` row, the shopper's arm and
+    the listed products, best first, each with the reason it was listed."""
+
+    row: Row
+    variant: str
+    items: list[tuple[int, str]]
+
+
 class Visit:
     """One session being written: its context, its clock and the page it is on."""
 
@@ -81,6 +103,7 @@ class Visit:
         self.app = app
         self.seconds = 0.0
         self.alive = True
+        self.converted = False  # an order was placed
         self.page: str | None = None
 
     def emit(self, type_: str, gap: float, page: str | None, **fields: Any) -> bool:
@@ -114,7 +137,11 @@ class Visit:
 
 
 class Simulator:
-    """Writes sessions, and the events that follow orders, into ``rows``."""
+    """Writes sessions, and the events that follow orders, into ``rows``.
+
+    ``py`` draws the shoppers' behaviour; ``response`` only whether, and how, a clicked
+    recommendation is bought at once (and what follows that order), so a purchase it adds
+    leaves every other draw, and so the rest of the store, as it was without it."""
 
     def __init__(
         self,
@@ -122,9 +149,11 @@ class Simulator:
         py: random.Random,
         seasonal: dict[int, list[float]],
         quality: list[float],
+        response: random.Random,
     ) -> None:
         self.catalog = catalog
         self.py = py
+        self.response = response
         self.seasonal = seasonal
         self.quality = quality
         self.rows: list[Row] = []
@@ -134,7 +163,16 @@ class Simulator:
         self.bot_sessions = 0
         self.converted_sessions = 0
         self.n_orders = 0
+        self.n_offers = 0
         self._n_recommendations = 0
+        self.shown: list[Shown] = []
+        self.offers: list[checkout.Offer] = []
+        self.bundles_accepted = 0
+        # Per arm: recommendation clicks, clicked products carted and then bought.
+        self.recommendation_clicks: Counter[str] = Counter()
+        self.carted_after_click: Counter[str] = Counter()
+        self.bought_after_click: Counter[str] = Counter()
+        self.bought_at_once: list[checkout.Order] = []  # their orders, for what follows
         self._base: Row = dict.fromkeys(ROW_COLUMNS)
         self._base["timestamp_clamped"] = False
         self._base["is_bot"] = False
@@ -321,6 +359,8 @@ class Simulator:
                 gap = py.expovariate(1 / 6)
             self.view(visit, shopper, j, day, gap=gap, **attribution)
             viewed.append(j)
+            if attribution:
+                self.buy_at_once(visit, shopper, j)
             attribution = {}
             if i < n_views - 1:
                 attribution = self.recommend(visit, shopper, j, day)
@@ -335,6 +375,23 @@ class Simulator:
             checkout.abandon(self, visit, cart)
             return None
         return checkout.pay(self, visit, shopper, cart)
+
+    def buy_at_once(self, visit: Visit, shopper: Shopper, j: int) -> None:
+        """With its arm's RECOMMENDATION_PURCHASE chance, the clicked product ``j`` (viewed
+        just now) goes into a cart of its own and through checkout before the shopper browses
+        on, without a coupon. Drawn from ``response``; the order's aftermath is written by
+        whoever runs the session (``bought_at_once``)."""
+        arm = shopper.variant
+        if self.response.random() >= RECOMMENDATION_PURCHASE[arm]:
+            return
+        cart: list[checkout.Line] = []
+        if not checkout.add(self, visit, shopper, cart, j, py=self.response):
+            return
+        self.carted_after_click[arm] += 1
+        order = checkout.pay(self, visit, shopper, cart, py=self.response, coupons=False)
+        if order is not None:
+            self.bought_after_click[arm] += 1
+            self.bought_at_once.append(order)
 
     def navigate(self, visit: Visit, shopper: Shopper, j: int, day: int) -> None:
         """From the landing page to a product list: by brand, search or category."""
@@ -445,42 +502,81 @@ class Simulator:
                 )
         group = self.group_of.get(j)
         if group is not None and py.random() < 0.15:
-            visit.emit(
-                "bundle_view", 2.0, page, bundle_id=bundle_id(group), product_id=info["product_id"]
+            checkout.offer(
+                self, visit, group, j, "product", 2.0, page, product_id=info["product_id"]
             )
 
     def recommend(self, visit: Visit, shopper: Shopper, j: int, day: int) -> Row:
-        """Sometimes a recommendation list under the product; a click leads to the product
-        viewed next, which carries the recommendation's id and position."""
+        """Sometimes a recommendation list under product ``j``: products the shopper likes
+        and others of ``j``'s category, each listed once. A click leads to the product viewed
+        next, which carries the recommendation's id and the clicked item's position: its rank
+        in the list, 1 = first, as in the logged answer."""
         py = self.py
         if py.random() >= 0.2:
             return {}
         self._n_recommendations += 1
         rec_id = f"rec{self._n_recommendations:07d}"
-        ids = [
-            self.info[self.pick_like(shopper, j, day) if k % 2 else self.pick(shopper, day)][
-                "product_id"
-            ]
-            for k in range(4)
+        drawn = [
+            (self.pick_like(shopper, j, day), "similar_to")
+            if k % 2
+            else (self.pick(shopper, day), "personalized")
+            for k in range(RECOMMENDATION_DRAWS)
         ]
+        personal = RECOMMENDATION_STRATEGY[shopper.variant] == "hybrid"
+        listed: dict[int, str] = {}
+        for k, reason in drawn:
+            listed.setdefault(k, reason if personal else "popular")
+        listing = list(listed)
+        ids = [self.info[k]["product_id"] for k in listing]
         common = {"recommendation_id": rec_id, "experiment": EXPERIMENT, "variant": shopper.variant}
-        visit.emit(
+        if visit.emit(
             "recommendation_view",
             py.expovariate(1 / 4),
             None,
             **common,
             product_id=self.info[j]["product_id"],
             properties={"placement": "product_page", "items": ids},
-        )
+        ):
+            self.shown.append(Shown(self.rows[-1], shopper.variant, list(listed.items())))
         if py.random() >= RECOMMENDATION_CTR[shopper.variant]:
             return {}
-        position = int(py.random() * len(ids))
-        visit.emit(
+        # One of the draws: a product drawn twice is twice as likely to be the one clicked.
+        clicked = drawn[int(py.random() * len(drawn))][0]
+        rank = listing.index(clicked) + 1
+        if visit.emit(
             "recommendation_click",
             py.expovariate(1 / 5),
             None,
             **common,
-            product_id=ids[position],
-            position=position,
-        )
-        return {"recommendation_id": rec_id, "position": position, "product_id": ids[position]}
+            product_id=ids[rank - 1],
+            position=rank,
+        ):
+            self.recommendation_clicks[shopper.variant] += 1
+        return {"recommendation_id": rec_id, "position": rank, "product_id": ids[rank - 1]}
+
+
+def log_row(shown: Shown) -> Row:
+    """The ``recommendation_log`` row of a list shown (read once ids are final)."""
+    view = shown.row
+    return {
+        "recommendation_id": view["recommendation_id"],
+        "user_id": view["user_id"],
+        "anonymous_id": view["anonymous_id"],
+        "session_id": view["session_id"],
+        "context": "product",
+        "strategy": RECOMMENDATION_STRATEGY[shown.variant],
+        "model_version": "demo",
+        "experiment": EXPERIMENT,
+        "variant": shown.variant,
+        "request": {},
+        "items": [
+            {
+                "product_id": view["properties"]["items"][rank - 1],
+                "rank": rank,
+                "score": round(1.0 / rank, 4),
+                "reason_kind": reason,
+            }
+            for rank, (_, reason) in enumerate(shown.items, start=1)
+        ],
+        "created_at": view["timestamp"],
+    }
