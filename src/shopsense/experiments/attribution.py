@@ -257,30 +257,61 @@ def _conversions(
             )
         )
     ).all()  # fmt: skip
-    lines = conn.execute(
-        select(
-            O.c.user_id, O.c.anonymous_id, OI.c.product_id, O.c.placed_at, O.c.order_id,
-            OI.c.quantity, OI.c.price, P.c.cost,
-        )
-        .join(O, O.c.order_id == OI.c.order_id)
-        .join(P, P.c.product_id == OI.c.product_id, isouter=True)
-        .where(and_(O.c.status != "cancelled", O.c.placed_at >= start, O.c.placed_at < end))
-    ).all()  # fmt: skip
     frame = pl.DataFrame(
-        [("cart", r[0], r[1], r[2], r[3], None, r[4] or 1, 0.0, 0.0) for r in carts]
-        + [
-            ("purchase", r[0], r[1], r[2], r[3], r[4], r[5], float(r[6]) * r[5],
-             (float(r[6]) - float(r[7] if r[7] is not None else r[6])) * r[5])
-            for r in lines
-        ],
+        [("cart", r[0], r[1], r[2], r[3], None, r[4] or 1, 0.0, 0.0) for r in carts],
         schema={
             "kind": pl.String, "user_id": pl.String, "anonymous_id": pl.String,
             "product_id": pl.String, "at": pl.Datetime("us"), "order_id": pl.String,
             "quantity": pl.Int64, "revenue": pl.Float64, "margin": pl.Float64,
         },
         orient="row",
+    ).with_columns(person_key(persons))  # fmt: skip
+    bought = purchased_lines(conn, start, end, persons).select(
+        pl.lit("purchase").alias("kind"),
+        "person",
+        "product_id",
+        "at",
+        "order_id",
+        "quantity",
+        pl.col("paid").alias("revenue"),
+        (pl.col("paid") - pl.col("cost")).alias("margin"),
+    )
+    return pl.concat(
+        [frame.select(list(CONVERSION_SCHEMA)), bought.select(list(CONVERSION_SCHEMA))],
+        how="vertical_relaxed",
+    )
+
+
+def purchased_lines(
+    conn: Connection, start: datetime, end: datetime, persons: dict[str, str]
+) -> pl.DataFrame:
+    """Lines of the non-cancelled orders placed in [start, end): person, product_id, at,
+    order_id, quantity, paid (price x quantity), list_value (the catalog price x quantity)
+    and cost (the product's cost x quantity; the price when the product is unknown)."""
+    rows = conn.execute(
+        select(
+            O.c.user_id, O.c.anonymous_id, OI.c.product_id, O.c.placed_at, O.c.order_id,
+            OI.c.quantity, OI.c.price, P.c.price, P.c.cost,
+        )
+        .join(O, O.c.order_id == OI.c.order_id)
+        .join(P, P.c.product_id == OI.c.product_id, isouter=True)
+        .where(and_(O.c.status != "cancelled", O.c.placed_at >= start, O.c.placed_at < end))
+    ).all()  # fmt: skip
+    frame = pl.DataFrame(
+        [
+            (r[0], r[1], r[2], r[3], r[4], r[5], float(r[6]) * r[5],
+             float(r[7] if r[7] is not None else r[6]) * r[5],
+             float(r[8] if r[8] is not None else r[6]) * r[5])
+            for r in rows
+        ],
+        schema={
+            "user_id": pl.String, "anonymous_id": pl.String, "product_id": pl.String,
+            "at": pl.Datetime("us"), "order_id": pl.String, "quantity": pl.Int64,
+            "paid": pl.Float64, "list_value": pl.Float64, "cost": pl.Float64,
+        },
+        orient="row",
     )  # fmt: skip
-    return frame.with_columns(person_key(persons)).select(list(CONVERSION_SCHEMA))
+    return frame.with_columns(person_key(persons)).drop("user_id", "anonymous_id")
 
 
 def _credit(

@@ -28,11 +28,13 @@ from sqlalchemy import Connection, and_, select
 
 from shopsense.db.models import activity_table as A
 from shopsense.db.models import bundle_recommendation_table as B
-from shopsense.db.models import order_items_table as OI
-from shopsense.db.models import orders_table as O
-from shopsense.db.models import products_table as P
 from shopsense.db.session import Database
-from shopsense.experiments.attribution import CLICK_WINDOW, merged_persons, person_key
+from shopsense.experiments.attribution import (
+    CLICK_WINDOW,
+    merged_persons,
+    person_key,
+    purchased_lines,
+)
 from shopsense.experiments.performance import DEFAULT_DAYS, check_period
 
 EVENT_KINDS = {
@@ -155,30 +157,11 @@ def _bundle_products(offers: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame
 def _lines(
     conn: Connection, people: list[str], start: datetime, end: datetime, persons: dict[str, str]
 ) -> pl.DataFrame:
-    rows = conn.execute(
-        select(
-            O.c.user_id, O.c.anonymous_id, OI.c.product_id, O.c.placed_at, OI.c.quantity,
-            OI.c.price, P.c.price, P.c.cost,
-        )
-        .join(O, O.c.order_id == OI.c.order_id)
-        .join(P, P.c.product_id == OI.c.product_id, isouter=True)
-        .where(and_(O.c.status != "cancelled", O.c.placed_at >= start, O.c.placed_at < end))
-    ).all()  # fmt: skip
-    frame = pl.DataFrame(
-        [
-            (r[0], r[1], r[2], r[3], r[4], float(r[5]) * r[4],
-             float(r[6] if r[6] is not None else r[5]) * r[4],
-             float(r[7] if r[7] is not None else r[5]) * r[4])
-            for r in rows
-        ],
-        schema={
-            "user_id": pl.String, "anonymous_id": pl.String, "product_id": pl.String,
-            "placed_at": pl.Datetime("us"), "quantity": pl.Int64, "paid": pl.Float64,
-            "list_value": pl.Float64, "cost": pl.Float64,
-        },
-        orient="row",
-    )  # fmt: skip
-    return frame.with_columns(person_key(persons)).filter(pl.col("person").is_in(people))
+    return (
+        purchased_lines(conn, start, end, persons)
+        .rename({"at": "placed_at"})
+        .filter(pl.col("person").is_in(people))
+    )
 
 
 def _purchases(wanted: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
