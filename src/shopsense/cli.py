@@ -612,9 +612,12 @@ def experiments_results(name: Annotated[str, typer.Argument()]) -> None:
     against the control the lift with its interval and p-value (fixed-horizon and
     always-valid), the sample-ratio check and the planned size."""
     from shopsense.clock import utcnow
+    from shopsense.experiments.attribution import Windows
     from shopsense.experiments.results import experiment_results
 
-    report = experiment_results(_database(get_settings()), name, now=utcnow())
+    settings = get_settings()
+    windows = Windows.from_settings(settings)
+    report = experiment_results(_database(settings), name, now=utcnow(), windows=windows)
     _show_results(report)
 
 

@@ -128,6 +128,18 @@ class Settings(BaseSettings):
     bundle_seasonal_horizon_days: int = Field(
         default=28, ge=1, le=120, description="The coming weeks a seasonal bundle is for."
     )
+    attribution_click_days: float = Field(
+        default=7.0,
+        gt=0.0,
+        le=90.0,
+        description="A conversion within this many days after a click is credited to it.",
+    )
+    attribution_view_days: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=90.0,
+        description="Without a click, a conversion within this many days after a view is.",
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     log_json: bool = Field(default=True, description="Structured JSON logs on stderr.")

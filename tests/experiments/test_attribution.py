@@ -215,3 +215,20 @@ def test_the_endpoint_answers_the_same_figures(
         )
         assert bad.status_code == 422, bad.text
     assert client.get("/analytics/recommendation-performance").status_code == 401
+
+
+def test_the_windows_are_settings(scripted: Database) -> None:
+    """With a 2-day view window alice's P3 (viewed 24.9 h before) is credited too, and the
+    rollup built with the default windows starts over for the new ones."""
+    from shopsense.experiments.attribution import Windows
+
+    start, end, later = T0 - timedelta(days=1), T0 + timedelta(days=2), T0 + timedelta(days=30)
+    default = recommendation_performance(scripted, start, end, [], now=later)
+    wider = Windows(click=timedelta(days=7), view=timedelta(days=2))
+    report = recommendation_performance(scripted, start, end, [], now=later, windows=wider)
+    assert report["view_window_days"] == 2.0
+    assert report["totals"]["conversions"] == default["totals"]["conversions"] + 1
+    assert report["totals"]["revenue"] == pytest.approx(default["totals"]["revenue"] + 30.0)
+    shorter = Windows(click=timedelta(days=7), view=timedelta(hours=1))
+    narrow = recommendation_performance(scripted, start, end, [], now=later, windows=shorter)
+    assert narrow["totals"]["conversions"] == default["totals"]["conversions"] - 1  # bob's P1

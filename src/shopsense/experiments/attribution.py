@@ -41,6 +41,30 @@ from shopsense.db.models import recommendation_log_table as L
 CLICK_WINDOW = timedelta(days=7)
 VIEW_WINDOW = timedelta(days=1)
 
+
+@dataclass(frozen=True)
+class Windows:
+    """How long after a click, and after a view, a conversion is credited (settings
+    ``SHOPSENSE_ATTRIBUTION_CLICK_DAYS`` and ``_VIEW_DAYS``; 7 and 1 by default)."""
+
+    click: timedelta = CLICK_WINDOW
+    view: timedelta = VIEW_WINDOW
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Windows:
+        return cls(
+            timedelta(days=settings.attribution_click_days),
+            timedelta(days=settings.attribution_view_days),
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        day = timedelta(days=1)
+        return {"click_window_days": self.click / day, "view_window_days": self.view / day}
+
+
+DEFAULT_WINDOWS = Windows()
+
+
 TOUCH_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "recommendation_id": pl.String,
     "person": pl.String,
@@ -84,14 +108,20 @@ def sends_views(conn: Connection) -> bool:
 
 
 def attribute(
-    conn: Connection, start: datetime, end: datetime, *, views_sent: bool | None = None
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    *,
+    views_sent: bool | None = None,
+    windows: Windows = DEFAULT_WINDOWS,
 ) -> Attribution:
     """Recommendations shown in [start, end) and what they earned (conversions may fall
     after ``end``, within their window). ``views_sent``: ``sends_views`` (read when None)."""
     persons = merged_persons(conn)
-    views = _events(conn, "recommendation_view", start - CLICK_WINDOW, end, persons)
-    clicks = _events(conn, "recommendation_click", start - CLICK_WINDOW, end, persons)
-    logged = _logged(conn, start - CLICK_WINDOW, end, persons)
+    reach = max(windows.click, windows.view)
+    views = _events(conn, "recommendation_view", start - reach, end, persons)
+    clicks = _events(conn, "recommendation_click", start - reach, end, persons)
+    logged = _logged(conn, start - reach, end, persons)
     source = "views"
     if not (sends_views(conn) if views_sent is None else views_sent):
         source = "logged_answers"
@@ -117,8 +147,8 @@ def attribute(
         .cast(TOUCH_SCHEMA)  # type: ignore[arg-type]
     )
     click_rows = _click_positions(clicks, items)
-    conversions = _conversions(conn, start, end + CLICK_WINDOW, persons)
-    credited = _credit(conversions, click_rows, view_items)
+    conversions = _conversions(conn, start, end + reach, persons)
+    credited = _credit(conversions, click_rows, view_items, windows)
     answers = _answers(conn, views, clicks, logged, start, end)
     shown = answers["recommendation_id"]
     return Attribution(
@@ -315,15 +345,16 @@ def purchased_lines(
 
 
 def _credit(
-    conversions: pl.DataFrame, clicks: pl.DataFrame, impressions: pl.DataFrame
+    conversions: pl.DataFrame, clicks: pl.DataFrame, impressions: pl.DataFrame, windows: Windows
 ) -> pl.DataFrame:
     """Each conversion with the touch that earns it: the latest click on the product by the
-    person within CLICK_WINDOW before it, else the latest impression within VIEW_WINDOW."""
+    person within the click window before it, else the latest impression within the view
+    window."""
     known = conversions.filter(pl.col("person").is_not_null())
-    by_click = _latest(known, clicks, CLICK_WINDOW, "click")
+    by_click = _latest(known, clicks, windows.click, "click")
     key = ["kind", "person", "product_id", "at", "order_id"]
     rest = known.join(by_click.select(key), on=key, how="anti", nulls_equal=True)
-    by_view = _latest(rest, impressions, VIEW_WINDOW, "view")
+    by_view = _latest(rest, impressions, windows.view, "view")
     return pl.concat([by_click, by_view], how="vertical_relaxed").drop("touched_at")
 
 
@@ -406,7 +437,9 @@ def _answers(
 __all__ = [
     "CLICK_WINDOW",
     "VIEW_WINDOW",
+    "DEFAULT_WINDOWS",
     "Attribution",
+    "Windows",
     "attribute",
     "merged_persons",
     "sends_views",

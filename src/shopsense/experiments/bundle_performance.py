@@ -7,9 +7,10 @@ Definitions (docs/metrics.md, "Bundle attribution"):
 - **views**, **clicks**, **add-to-carts** are ``bundle_view``, ``bundle_click`` and
   ``bundle_add_to_cart`` events carrying the ``bundle_id``;
 - a bundle is **purchased** by a person when they buy every one of its products within
-  ``CLICK_WINDOW`` (7 days) after their first touch of it (the offer to them, a view, click
-  or add-to-cart); its **value** is what those lines cost them, its **discount given** the
-  catalog value of the lines minus what was paid, its **margin** the value minus the costs;
+  the click window (7 days unless set) after their first touch of it (the offer to them, a
+  view, click or add-to-cart); its **value** is what those lines cost them, its **discount
+  given** the catalog value of the lines minus what was paid, its **margin** the value minus
+  the costs;
 - **conversion rate** = purchases / views (/ offers when a shop sends no views);
 - **discount effectiveness**: the take rate (purchases / offers) against the base rate the
   pricing expected for the same items bought separately at list price (mean stored
@@ -30,7 +31,8 @@ from shopsense.db.models import activity_table as A
 from shopsense.db.models import bundle_recommendation_table as B
 from shopsense.db.session import Database
 from shopsense.experiments.attribution import (
-    CLICK_WINDOW,
+    DEFAULT_WINDOWS,
+    Windows,
     merged_persons,
     person_key,
     purchased_lines,
@@ -45,7 +47,12 @@ EVENT_KINDS = {
 
 
 def bundle_performance(
-    db: Database, start: datetime | None, end: datetime | None, *, now: datetime
+    db: Database,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    now: datetime,
+    windows: Windows = DEFAULT_WINDOWS,
 ) -> dict[str, Any]:
     """Bundles offered or shown in [start, end) and what they earned."""
     end = end or now
@@ -65,13 +72,13 @@ def bundle_performance(
         first = touches.group_by("bundle_id", "person").agg(pl.col("at").min())
         wanted = first.join(products, on="bundle_id").explode("product_id")
         people = wanted["person"].unique().to_list()
-        lines = _lines(conn, people, start, end + CLICK_WINDOW, persons)
-    purchases = _purchases(wanted, lines)
+        lines = _lines(conn, people, start, end + windows.click, persons)
+    purchases = _purchases(wanted, lines, windows.click)
     per_bundle = _per_bundle(offers, events, purchases, products)
     return {
         "from": start,
         "to": end,
-        "window_days": CLICK_WINDOW.days,
+        "window_days": windows.click / timedelta(days=1),
         "totals": _summary(per_bundle, []),
         "by_type": _summary(per_bundle, ["type"]),
         "by_bundle": per_bundle.sort(["purchases", "bundle_id"], descending=[True, False])
@@ -164,15 +171,14 @@ def _lines(
     )
 
 
-def _purchases(wanted: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+def _purchases(wanted: pl.DataFrame, lines: pl.DataFrame, window: timedelta) -> pl.DataFrame:
     """(bundle_id, person) pairs that bought every product within the window after their
     first touch, with the value, catalog value and cost of the first such line of each."""
     size = wanted.group_by("bundle_id").agg(pl.col("product_id").n_unique().alias("size"))
     bought = (
         wanted.join(lines, on=["person", "product_id"])
         .filter(
-            (pl.col("placed_at") >= pl.col("at"))
-            & (pl.col("placed_at") < pl.col("at") + CLICK_WINDOW)
+            (pl.col("placed_at") >= pl.col("at")) & (pl.col("placed_at") < pl.col("at") + window)
         )
         .sort("placed_at")
         .unique(subset=["bundle_id", "person", "product_id"], keep="first")

@@ -37,9 +37,9 @@ from shopsense.db.session import Database
 from shopsense.db.upsert import insert
 from shopsense.errors import ValidationFailed
 from shopsense.experiments.attribution import (
-    CLICK_WINDOW,
-    VIEW_WINDOW,
+    DEFAULT_WINDOWS,
     Attribution,
+    Windows,
     attribute,
     sends_views,
 )
@@ -82,23 +82,23 @@ def recommendation_performance(
     group_by: list[str],
     *,
     now: datetime,
+    windows: Windows = DEFAULT_WINDOWS,
 ) -> dict[str, Any]:
     """The contract's answer for recommendations shown in [start, end) (default: the last
     30 days up to ``now``)."""
     end = end or now
     start = start or end - timedelta(days=DEFAULT_DAYS)
     check_period(start, end)
-    closed = refresh_rollup(db, now)
+    closed = refresh_rollup(db, now, windows)
     with db.read() as conn:
         views = sends_views(conn)
-        rows = _daily(conn, start, end, closed, views)
+        rows = _daily(conn, start, end, closed, views, windows)
     return {
         "from": start,
         "to": end,
         "group_by": group_by,
         "impressions_source": "views" if views else "logged_answers",
-        "click_window_days": CLICK_WINDOW.days,
-        "view_window_days": VIEW_WINDOW.days,
+        **windows.as_dict(),
         "totals": summarise(rows, [])[0],
         "groups": summarise(rows, group_by),
     }
@@ -188,17 +188,25 @@ def _rate(numerator: str, denominator: str) -> pl.Expr:
 # -- the rollup ---------------------------------------------------------------------------
 
 
-def closed_day(now: datetime) -> date:
-    """The last day whose recommendations can earn nothing more: every click window of a
-    day ends CLICK_WINDOW after its midnight."""
-    return (now - CLICK_WINDOW).date() - timedelta(days=1)
+def closed_day(now: datetime, windows: Windows = DEFAULT_WINDOWS) -> date:
+    """The last day whose recommendations can earn nothing more: every window of a day ends
+    at most the longer window after its midnight."""
+    return (now - max(windows.click, windows.view)).date() - timedelta(days=1)
 
 
-def refresh_rollup(db: Database, now: datetime | None = None) -> date | None:
+def refresh_rollup(
+    db: Database, now: datetime | None = None, windows: Windows = DEFAULT_WINDOWS
+) -> date | None:
     """Extend ``recommendation_rollup`` through the last closed day; answers the last day it
-    holds (None: no recommendation yet)."""
+    holds (None: no recommendation yet). Rolled up with other windows, it starts over."""
     now = now or utcnow()
-    last = closed_day(now)
+    last = closed_day(now, windows)
+    with db.read() as conn:
+        state = _state(conn)
+    if state is not None and state.get("windows") != windows.as_dict():
+        with db.write() as conn:
+            conn.execute(delete(R))
+            conn.execute(delete(S).where(S.c.name == ROLLUP_STATE))
     with db.read() as conn:
         done = _rolled_through(conn)
         first = _first_day(conn) if done is None else done + timedelta(days=1)
@@ -211,18 +219,23 @@ def refresh_rollup(db: Database, now: datetime | None = None) -> date | None:
         start = datetime.combine(day, time.min)
         end = datetime.combine(chunk_end + timedelta(days=1), time.min)
         with db.read() as conn:
-            rows = daily_rows(attribute(conn, start, end, views_sent=views))
+            rows = daily_rows(attribute(conn, start, end, views_sent=views, windows=windows))
         with db.write() as conn:
             conn.execute(delete(R).where(and_(R.c.day >= day, R.c.day <= chunk_end)))
             if rows.height:
                 conn.execute(R.insert(), rows.to_dicts())
-            _save(conn, chunk_end, now)
+            _save(conn, chunk_end, now, windows)
         day = chunk_end + timedelta(days=1)
     return max(done or last, last) if first <= last else done
 
 
 def _daily(
-    conn: Connection, start: datetime, end: datetime, closed: date | None, views: bool
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    closed: date | None,
+    views: bool,
+    windows: Windows,
 ) -> pl.DataFrame:
     """Daily rows of [start, end): whole stored days from the rollup, the rest live."""
     first = start.date() if start.time() == time.min else start.date() + timedelta(days=1)
@@ -255,12 +268,17 @@ def _daily(
         hi = datetime.combine(last + timedelta(days=1), time.min)
         live = [(a, b) for a, b in ((start, lo), (hi, end)) if a < b]
     for a, b in live:
-        pieces.append(daily_rows(attribute(conn, a, b, views_sent=views)))
+        pieces.append(daily_rows(attribute(conn, a, b, views_sent=views, windows=windows)))
     return _typed(pl.concat(pieces, how="vertical_relaxed")) if pieces else pl.DataFrame()
 
 
-def _rolled_through(conn: Connection) -> date | None:
+def _state(conn: Connection) -> dict[str, Any] | None:
     state = conn.execute(select(S.c.state).where(S.c.name == ROLLUP_STATE)).scalar()
+    return dict(state) if state else None
+
+
+def _rolled_through(conn: Connection) -> date | None:
+    state = _state(conn)
     return date.fromisoformat(state["through"]) if state else None
 
 
@@ -278,7 +296,7 @@ def _first_day(conn: Connection) -> date | None:
     return min(found).date() if found else None
 
 
-def _save(conn: Connection, through: date, now: datetime) -> None:
+def _save(conn: Connection, through: date, now: datetime, windows: Windows) -> None:
     stmt = insert(conn, S)
     conn.execute(
         stmt.on_conflict_do_update(
@@ -286,16 +304,18 @@ def _save(conn: Connection, through: date, now: datetime) -> None:
             set_={k: stmt.excluded[k] for k in ("fitted_at", "as_of", "state")},
         ),
         [{"name": ROLLUP_STATE, "fitted_at": now, "as_of": now,
-          "state": {"through": through.isoformat()}}],
+          "state": {"through": through.isoformat(), "windows": windows.as_dict()}}],
     )  # fmt: skip
 
 
-def rebuild_rollup(db: Database, now: datetime | None = None) -> date | None:
+def rebuild_rollup(
+    db: Database, now: datetime | None = None, windows: Windows = DEFAULT_WINDOWS
+) -> date | None:
     """Forget the rollup and build it again (after importing late events, say)."""
     with db.write() as conn:
         conn.execute(delete(R))
         conn.execute(delete(S).where(S.c.name == ROLLUP_STATE))
-    return refresh_rollup(db, now)
+    return refresh_rollup(db, now, windows)
 
 
 __all__ = [

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from shopsense.db.session import Database
-from shopsense.experiments.attribution import attribute
+from shopsense.experiments.attribution import DEFAULT_WINDOWS, Windows, attribute
 from shopsense.experiments.registry import get
 from shopsense.experiments.stats import (
     HOLDOUT,
@@ -35,11 +35,13 @@ METRICS = {
 }
 
 
-def experiment_results(db: Database, name: str, *, now: datetime) -> dict[str, Any]:
+def experiment_results(
+    db: Database, name: str, *, now: datetime, windows: Windows = DEFAULT_WINDOWS
+) -> dict[str, Any]:
     with db.read() as conn:
         experiment = get(conn, name)
         end = experiment["stopped_at"] or now
-        found = attribute(conn, experiment["started_at"], end)
+        found = attribute(conn, experiment["started_at"], end, windows=windows)
     answers = found.answers.filter(pl.col("experiment") == name).select(
         "recommendation_id", "variant"
     )

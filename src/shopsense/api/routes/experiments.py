@@ -14,6 +14,7 @@ from shopsense.api.body import read_json, validated
 from shopsense.api.deps import DbDep, SecretKey, SettingsDep
 from shopsense.clock import utcnow
 from shopsense.experiments import registry
+from shopsense.experiments.attribution import Windows
 from shopsense.experiments.results import experiment_results
 from shopsense.timefmt import iso_utc
 
@@ -55,11 +56,14 @@ def list_experiments(_: SecretKey, db: DbDep) -> Any:
 
 
 @router.get("/experiments/{name}")
-async def read_experiment(name: str, _: SecretKey, db: DbDep) -> Any:
+async def read_experiment(name: str, _: SecretKey, db: DbDep, settings: SettingsDep) -> Any:
     """Per variant: users, impressions, CTR, conversion and revenue per user with intervals
     and p-values against the control (fixed-horizon and always-valid), the sample-ratio
     check and whether the planned sample size is reached (docs/metrics.md)."""
-    return _json(await run_in_threadpool(experiment_results, db, name, now=utcnow()))
+    windows = Windows.from_settings(settings)
+    return _json(
+        await run_in_threadpool(experiment_results, db, name, now=utcnow(), windows=windows)
+    )
 
 
 @router.post("/experiments/{name}/stop")

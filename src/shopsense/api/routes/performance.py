@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 
-from shopsense.api.deps import DbDep, SecretKey
+from shopsense.api.deps import DbDep, SecretKey, SettingsDep
 from shopsense.api.params import parse_as_of
 from shopsense.clock import utcnow
+from shopsense.experiments.attribution import Windows
 from shopsense.experiments.bundle_performance import bundle_performance
 from shopsense.experiments.performance import parse_group_by, recommendation_performance
 from shopsense.timefmt import iso_utc
@@ -36,24 +37,30 @@ def _json(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/analytics/recommendation-performance")
 async def recommendation_performance_route(
-    _: SecretKey, db: DbDep, from_: From = None, to: To = None, group_by: GroupBy = None
+    _: SecretKey,
+    db: DbDep,
+    settings: SettingsDep,
+    from_: From = None,
+    to: To = None,
+    group_by: GroupBy = None,
 ) -> dict[str, Any]:
     """Impressions, clicks, CTR, add-to-carts, conversions, conversion rate, attributed
     revenue and margin, and revenue per impression of the recommendations shown in
     [from, to), in total and per group. Attribution (docs/metrics.md): a conversion is an
     add-to-cart or purchase of a recommended product by the same person within 7 days of a
-    click on it, else 1 day of a view; the latest touch gets the credit, once."""
+    click on it, else 1 day of a view (SHOPSENSE_ATTRIBUTION_CLICK_DAYS, _VIEW_DAYS); the
+    latest touch gets the credit, once."""
     dims = parse_group_by(group_by)
     report = await run_in_threadpool(
         recommendation_performance, db, _time(from_, "from"), _time(to, "to"), dims,
-        now=utcnow(),
+        now=utcnow(), windows=Windows.from_settings(settings),
     )  # fmt: skip
     return _json(report)
 
 
 @router.get("/analytics/bundle-performance")
 async def bundle_performance_route(
-    _: SecretKey, db: DbDep, from_: From = None, to: To = None
+    _: SecretKey, db: DbDep, settings: SettingsDep, from_: From = None, to: To = None
 ) -> dict[str, Any]:
     """Per bundle type and per bundle, for bundles offered or shown in [from, to): offers,
     views, clicks, add-to-carts, purchases (every product bought by the same person within
@@ -62,8 +69,9 @@ async def bundle_performance_route(
     pricing expected for the same items bought separately (uplift), and margin per offer
     against the separate purchases' (docs/metrics.md)."""
     report = await run_in_threadpool(
-        bundle_performance, db, _time(from_, "from"), _time(to, "to"), now=utcnow()
-    )
+        bundle_performance, db, _time(from_, "from"), _time(to, "to"), now=utcnow(),
+        windows=Windows.from_settings(settings),
+    )  # fmt: skip
     return _json(report)
 
 
