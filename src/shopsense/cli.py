@@ -663,6 +663,18 @@ def _show_results(report: dict[str, Any]) -> None:
         )
 
 
+@experiments_app.command("rebuild-rollup")
+def experiments_rebuild_rollup() -> None:
+    """Forget the daily recommendation figures kept for closed days and compute them again
+    (after importing events that arrived more than a conversion window late)."""
+    from shopsense.experiments.attribution import Windows
+    from shopsense.experiments.performance import rebuild_rollup
+
+    settings = get_settings()
+    through = rebuild_rollup(_database(settings), windows=Windows.from_settings(settings))
+    console.print(f"recommendation rollup rebuilt through {through or 'no day yet'}")
+
+
 @experiments_app.command("stop")
 def experiments_stop(
     name: Annotated[str, typer.Argument()],

@@ -153,3 +153,5 @@ def test_the_cli_creates_reads_and_stops(runner: CliRunner, db: Database) -> Non
     assert result.exit_code == 0 and "winner B" in result.output
     bad = runner.invoke(app, ["experiments", "create", "cli-2", "--variant", "A=hybrid"])
     assert bad.exit_code != 0
+    rebuilt = runner.invoke(app, ["experiments", "rebuild-rollup"])
+    assert rebuilt.exit_code == 0 and "rebuilt" in rebuilt.output
