@@ -1,0 +1,1 @@
+"""Profit optimization: margins, pricing, inventory, marketing and retention."""
