@@ -140,6 +140,11 @@ class Settings(BaseSettings):
         le=90.0,
         description="Without a click, a conversion within this many days after a view is.",
     )
+    reorder_lead_days: float = Field(
+        default=14.0,
+        gt=0.0,
+        description="Days a reorder takes to arrive: stock covering fewer days is at risk.",
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     log_json: bool = Field(default=True, description="Structured JSON logs on stderr.")
