@@ -25,12 +25,14 @@ import_app = typer.Typer(help="Import data into the event store.")
 profiles_app = typer.Typer(help="Customer profiles, value and segments.")
 bundles_app = typer.Typer(help="Association rules and bundles.")
 experiments_app = typer.Typer(help="A/B experiments on recommendations.")
+report_app = typer.Typer(help="Reports.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(bundles_app, name="bundles")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(report_app, name="report")
 console = Console()
 
 
@@ -689,6 +691,55 @@ def experiments_stop(
     console.print(
         f"experiment {name} stopped" + (f"; winner {row['winner']}" if row["winner"] else "")
     )
+
+
+@report_app.command("profit")
+def report_profit(
+    from_: Annotated[
+        str | None, typer.Option("--from", help="ISO date (default: 90 days before --to)")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="ISO date, exclusive (default: now)")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Also write the report here")] = None,
+) -> None:
+    """Margins, pricing, inventory, marketing and retention, and the opportunities ranked by
+    money at stake."""
+    from shopsense.api.params import parse_as_of
+    from shopsense.clock import utcnow
+    from shopsense.profit.engine import ProfitOptimizationEngine
+    from shopsense.profit.render import markdown_report
+
+    settings = get_settings()
+    report = ProfitOptimizationEngine(_database(settings), settings).report(
+        parse_as_of(from_), parse_as_of(to), now=utcnow()
+    )
+    revenue = report["revenue"]
+    console.print(
+        f"{report['from']:%Y-%m-%d} to {report['to']:%Y-%m-%d}: net revenue "
+        f"{revenue['net_revenue']:,.2f}, gross margin {revenue['gross_margin']:,.2f} "
+        f"({100 * (revenue['margin_pct'] or 0):.1f} %), {revenue['orders']:,} orders"
+    )
+    table = Table(title="opportunities by money at stake", title_justify="left")
+    for column in ("kind", "what", "money", "evidence"):
+        table.add_column(column, justify="right" if column == "money" else "left")
+    for o in report["opportunities"][:15]:
+        table.add_row(o["kind"], o["title"], f"{o['money_at_stake']:,.2f}", o["evidence"])
+    console.print(table)
+    channels = Table(title="marketing by channel", title_justify="left")
+    for column in ("channel", "spend", "new", "CAC", "ROI", "CLV:CAC", "payback (months)"):
+        channels.add_column(column, justify="left" if column == "channel" else "right")
+
+    def fmt(x: float | None, digits: int = 2) -> str:
+        return "" if x is None else f"{x:,.{digits}f}"
+
+    for c in report["marketing"]:
+        channels.add_row(
+            c["channel"], fmt(c["spend"]), f"{c['new_customers']:,}", fmt(c["cac"]),
+            fmt(c["roi"]), fmt(c["clv_cac"]), fmt(c["payback_months"], 1),
+        )  # fmt: skip
+    console.print(channels)
+    if markdown is not None:
+        markdown.write_text(markdown_report(report))
+        console.print(f"report written to {markdown}")
 
 
 @app.command("evaluate")

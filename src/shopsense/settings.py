@@ -145,6 +145,12 @@ class Settings(BaseSettings):
         gt=0.0,
         description="Days a reorder takes to arrive: stock covering fewer days is at risk.",
     )
+    price_max_move: float = Field(
+        default=0.1,
+        gt=0.0,
+        lt=1.0,
+        description="Largest price move pricing advice may recommend (0.1 = 10 %).",
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     log_json: bool = Field(default=True, description="Structured JSON logs on stderr.")

@@ -18,6 +18,7 @@ from shopsense.api.routes import (
     performance,
     privacy,
     profiles,
+    profit,
     recommendations,
     tracking,
 )
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         bundles.router,
         performance.router,
         experiments.router,
+        profit.router,
         privacy.router,
         ops.router,
     ):
