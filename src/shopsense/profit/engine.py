@@ -218,11 +218,12 @@ def _opportunities(
         )
 
     for a in report["pricing"]["advice"]:
+        low, high = a["elasticity_ci"]
         add(
             "pricing",
             f"{a['action']} {a['product_id']} to {a['recommended_price']}",
             52 * float(a["expected_profit_change"]),
-            f"elasticity {a['elasticity']:.2f} {a['elasticity_ci']}; {a['reason']}",
+            f"elasticity {a['elasticity']:.2f} [{low:.2f}, {high:.2f}]; {a['reason']}",
         )
     window = report["inventory"]["totals"]["window_days"]
     for r in inventory.filter("dead").sort("stock_value", descending=True).head(TOP).to_dicts():
