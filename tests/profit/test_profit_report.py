@@ -58,6 +58,10 @@ def test_every_section_agrees_with_its_module(store: tuple[Database, Settings, A
             assert channels[name]["cac"] == cac[name]["cac"] == planted["cac"]
             assert channels[name]["roi"] is not None and channels[name]["clv_cac"] is not None
     assert report["inventory"]["totals"]["stock_value"] > 0
+    clearing = report["inventory"]["clearing_bundles"]
+    slow = {r["item"] for r in report["inventory"]["slow_movers"]}
+    assert clearing and all(c["partner"] != c["slow_item"] for c in clearing)
+    assert slow & {c["slow_item"] for c in clearing}
     assert {s["segment"] for s in report["retention"]} >= {"high_value", "at_risk"}
     money = [abs(o["money_at_stake"]) for o in report["opportunities"]]
     assert money and money == sorted(money, reverse=True)

@@ -26,6 +26,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import select
 
+from shopsense.bundles.candidates import promotional
+from shopsense.bundles.engine import BundleAutomationEngine
 from shopsense.db.models import products_table as P
 from shopsense.db.models import profiles_table as PR
 from shopsense.db.session import Database
@@ -88,7 +90,7 @@ class ProfitOptimizationEngine:
             },  # fmt: skip
             "margins": {k: v["rows"][:TOP] for k, v in margins.items()},
             "pricing": pricing,
-            "inventory": inventory.to_dict(TOP),
+            "inventory": {**inventory.to_dict(TOP), "clearing_bundles": self._clearing(end)},
             "marketing": marketing,
             "retention": retention["segments"],
         }
@@ -96,6 +98,19 @@ class ProfitOptimizationEngine:
             report, inventory.products, products, self.settings
         )
         return report
+
+    def _clearing(self, as_of: datetime) -> list[dict[str, Any]]:
+        """The promotional bundles that would clear the slow movers (bundle engine's own
+        candidates; nothing is offered or stored)."""
+        bundles = BundleAutomationEngine(self.db, self.settings)
+        data = bundles.served().data
+        pressure = bundles.signals(data, as_of).pressure
+        found = promotional(data, [], set(), 2, pressure)
+        ids = data.catalog.ids
+        return [
+            {"slow_item": ids[b.items[0]], "partner": ids[b.items[1]], "reason": b.reason}
+            for b in sorted(found, key=lambda b: -b.strength)[:TOP]
+        ]
 
     def _pricing(self, lines: pl.DataFrame, products: pl.DataFrame) -> dict[str, Any]:
         weekly = (
