@@ -154,13 +154,20 @@ def _backfit(
         xc = x - _group_mean(unit, x, n_unit)[unit]
         sxx = np.bincount(slope, weights=xc * xc, minlength=beta.size)
         has_var = sxx > _TINY
-    for _ in range(_MAX_ITER):
+
+    def unit_step(gamma: Floats) -> tuple[Floats, Floats, Floats]:
+        """Given the cell effects: the within-unit fit (unit means, plus the slopes)."""
         r = y - gamma[cell]
         fit = _group_mean(unit, r, n_unit)[unit]
+        slopes = beta
         if x is not None and slope is not None:
             sxy = np.bincount(slope, weights=xc * r, minlength=beta.size)
-            beta = np.where(has_var, sxy / np.where(has_var, sxx, 1.0), 0.0)
-            fit = fit + beta[slope] * xc
+            slopes = np.where(has_var, sxy / np.where(has_var, sxx, 1.0), 0.0)
+            fit = fit + slopes[slope] * xc
+        return slopes, r, fit
+
+    for _ in range(_MAX_ITER):
+        beta, _r, fit = unit_step(gamma)
         new_gamma = _group_mean(cell, y - fit, n_cell)
         moved = float(np.max(np.abs(new_gamma - gamma))) if gamma.size else 0.0
         gamma = new_gamma
@@ -171,12 +178,7 @@ def _backfit(
             "the product and season effects did not converge: log price is (nearly) "
             "collinear with the season"
         )
-    r = y - gamma[cell]
-    fit = _group_mean(unit, r, n_unit)[unit]
-    if x is not None and slope is not None:
-        sxy = np.bincount(slope, weights=xc * r, minlength=beta.size)
-        beta = np.where(has_var, sxy / np.where(has_var, sxx, 1.0), 0.0)
-        fit = fit + beta[slope] * xc
+    beta, r, fit = unit_step(gamma)
     return beta, r - fit
 
 
