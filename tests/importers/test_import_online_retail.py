@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,35 @@ def test_the_real_file(
     assert segments.status_code == 200
     value = [s for s in segments.json()["segments"] if s["kind"] == "value"]
     assert sum(s["users"] for s in value) == 4_372
+
+    # Margins: revenue and units per month reconcile to the cent with the raw file, read
+    # independently (sales = invoices without a C, quantity above 0, price not negative).
+    import polars as pl
+
+    from shopsense.profit.margins import margin_analysis
+
+    raw = pl.read_csv(path, infer_schema_length=0).with_columns(
+        pl.col("Quantity").cast(pl.Int64),
+        pl.col("UnitPrice").cast(pl.Float64),
+        pl.col("InvoiceDate").str.to_datetime(),
+    )
+    sales = raw.filter(
+        ~pl.col("InvoiceNo").str.starts_with("C")
+        & (pl.col("Quantity") > 0)
+        & (pl.col("UnitPrice") >= 0)
+    )
+    expected = {
+        period: (round(revenue, 2), units)
+        for period, revenue, units in sales.group_by(
+            pl.col("InvoiceDate").dt.strftime("%Y-%m").alias("period")
+        )
+        .agg(
+            (pl.col("Quantity") * pl.col("UnitPrice")).sum().alias("revenue"),
+            pl.col("Quantity").sum().alias("units"),
+        )
+        .iter_rows()
+    }
+    with db.read() as conn:
+        report = margin_analysis(conn, datetime(2010, 12, 1), datetime(2012, 1, 1), by=["period"])
+    got = {r["period"]: (round(r["revenue"], 2), r["units"]) for r in report.rows}
+    assert len(expected) == 13 and got == expected
