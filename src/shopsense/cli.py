@@ -699,14 +699,15 @@ def report_profit(
         str | None, typer.Option("--from", help="ISO date (default: 90 days before --to)")
     ] = None,
     to: Annotated[str | None, typer.Option(help="ISO date, exclusive (default: now)")] = None,
-    markdown: Annotated[Path | None, typer.Option(help="Also write the report here")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Also write it as Markdown here")] = None,
+    html: Annotated[Path | None, typer.Option(help="Also write it as an HTML page here")] = None,
 ) -> None:
     """Margins, pricing, inventory, marketing and retention, and the opportunities ranked by
     money at stake."""
     from shopsense.api.params import parse_as_of
     from shopsense.clock import utcnow
     from shopsense.profit.engine import ProfitOptimizationEngine
-    from shopsense.profit.render import markdown_report
+    from shopsense.profit.render import html_report, markdown_report
 
     settings = get_settings()
     report = ProfitOptimizationEngine(_database(settings), settings).report(
@@ -740,6 +741,9 @@ def report_profit(
     if markdown is not None:
         markdown.write_text(markdown_report(report))
         console.print(f"report written to {markdown}")
+    if html is not None:
+        html.write_text(html_report(report))
+        console.print(f"report written to {html}")
 
 
 @app.command("evaluate")

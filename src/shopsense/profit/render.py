@@ -1,8 +1,37 @@
-"""The profit report as Markdown (``shopsense report profit --markdown FILE``)."""
+"""The profit report as Markdown or HTML (``shopsense report profit --markdown / --html``)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+SECTIONS = (
+    ("Opportunities", "opportunities", ["kind", "title", "money_at_stake", "evidence"]),
+    ("Marketing by channel", "marketing",
+     ["channel", "spend", "new_customers", "cac", "roi", "clv_cac", "payback_months"]),
+    ("Pricing advice", ("pricing", "advice"),
+     ["product_id", "action", "price", "recommended_price", "elasticity",
+      "expected_profit_change", "reason"]),
+    ("Margins by category", ("margins", "category"),
+     ["category", "net_revenue", "cogs", "gross_margin", "margin_pct"]),
+    ("Inventory", ("inventory", "totals"),
+     ["stock_value", "turnover", "days_of_inventory", "slow_movers", "dead_stock_value",
+      "stock_out_risk_items"]),
+    ("Retention", "retention", ["segment", "users", "strategy", "expected_value"]),
+)  # fmt: skip
+
+
+def html_report(report: dict[str, Any]) -> str:
+    """The report as one self-contained HTML page (no scripts, no external files)."""
+    env = Environment(
+        loader=PackageLoader("shopsense.profit", "templates"), autoescape=select_autoescape()
+    )
+    sections = []
+    for title, key, columns in SECTIONS:
+        rows: Any = report[key] if isinstance(key, str) else report[key[0]][key[1]]
+        sections.append((title, [rows] if isinstance(rows, dict) else rows, columns))
+    return env.get_template("report.html").render(report=report, sections=sections)
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
@@ -55,4 +84,4 @@ def markdown_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["markdown_report"]
+__all__ = ["html_report", "markdown_report"]
