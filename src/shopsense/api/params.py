@@ -1,20 +1,24 @@
-"""Query parameters shared by the analytics endpoints: ``as_of``, ``limit``, ``cursor``."""
+"""Query parameters shared by the analytics endpoints (``as_of``, ``limit``, ``cursor``) and
+the encoding of their answers."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
+from fastapi.encoders import jsonable_encoder
 
 from shopsense.errors import ValidationFailed
+from shopsense.timefmt import iso_utc
 
 
-def parse_as_of(value: str | None) -> datetime | None:
-    """``as_of`` as naive UTC: a datetime as given (UTC if no offset), a plain date as the
-    end of that day, so ``as_of=2026-11-01`` includes all of the 1st."""
+def parse_as_of(value: str | None, name: str = "as_of") -> datetime | None:
+    """``as_of`` (or the query parameter ``name``) as naive UTC: a datetime as given (UTC if
+    no offset), a plain date as the end of that day, so ``as_of=2026-11-01`` includes all of
+    the 1st."""
     if value is None:
         return None
     try:
@@ -23,10 +27,16 @@ def parse_as_of(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationFailed(
-            "as_of must be an ISO 8601 date or datetime",
-            errors=[{"loc": ["query", "as_of"], "msg": "not an ISO 8601 date or datetime"}],
+            f"{name} must be an ISO 8601 date or datetime",
+            errors=[{"loc": ["query", name], "msg": "not an ISO 8601 date or datetime"}],
         ) from None
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def answer(data: dict[str, Any]) -> dict[str, Any]:
+    """An engine's answer as JSON-ready data, times as ISO 8601 UTC."""
+    encoded: dict[str, Any] = jsonable_encoder(data, custom_encoder={datetime: iso_utc})
+    return encoded
 
 
 def encode_cursor(key: str | None) -> str | None:

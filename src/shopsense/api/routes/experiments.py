@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopsense.api.body import read_json, validated
 from shopsense.api.deps import DbDep, SecretKey, SettingsDep
+from shopsense.api.params import answer
 from shopsense.clock import utcnow
 from shopsense.experiments import registry
 from shopsense.experiments.attribution import Windows
 from shopsense.experiments.results import experiment_results
-from shopsense.timefmt import iso_utc
 
 router = APIRouter(tags=["experiments"])
 
@@ -25,10 +23,6 @@ class StopIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     winner: str | None = Field(default=None, max_length=100, description="The winning variant.")
-
-
-def _json(data: Any) -> Any:
-    return jsonable_encoder(data, custom_encoder={datetime: iso_utc})
 
 
 @router.post("/experiments", status_code=201)
@@ -46,13 +40,13 @@ async def create_experiment(
         with db.write() as conn:
             return registry.create(conn, spec, utcnow())
 
-    return _json(await run_in_threadpool(write))
+    return answer(await run_in_threadpool(write))
 
 
 @router.get("/experiments")
 def list_experiments(_: SecretKey, db: DbDep) -> Any:
     with db.read() as conn:
-        return _json({"experiments": registry.listed(conn)})
+        return answer({"experiments": registry.listed(conn)})
 
 
 @router.get("/experiments/{name}")
@@ -61,7 +55,7 @@ async def read_experiment(name: str, _: SecretKey, db: DbDep, settings: Settings
     and p-values against the control (fixed-horizon and always-valid), the sample-ratio
     check and whether the planned sample size is reached (docs/metrics.md)."""
     windows = Windows.from_settings(settings)
-    return _json(
+    return answer(
         await run_in_threadpool(experiment_results, db, name, now=utcnow(), windows=windows)
     )
 
@@ -78,4 +72,4 @@ async def stop_experiment(
         with db.write() as conn:
             return registry.stop(conn, name, utcnow(), body.winner)
 
-    return _json(await run_in_threadpool(write))
+    return answer(await run_in_threadpool(write))

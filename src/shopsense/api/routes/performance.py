@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
 
 from shopsense.api.deps import DbDep, SecretKey, SettingsDep
-from shopsense.api.params import parse_as_of
+from shopsense.api.params import answer, parse_as_of
 from shopsense.clock import utcnow
 from shopsense.experiments.attribution import Windows
 from shopsense.experiments.bundle_performance import bundle_performance
 from shopsense.experiments.performance import parse_group_by, recommendation_performance
-from shopsense.timefmt import iso_utc
 
 router = APIRouter(tags=["measurement"])
 
@@ -28,11 +25,6 @@ GroupBy = Annotated[
     str | None,
     Query(description="Comma-separated: strategy, context, position, experiment, variant."),
 ]
-
-
-def _json(data: dict[str, Any]) -> dict[str, Any]:
-    encoded: dict[str, Any] = jsonable_encoder(data, custom_encoder={datetime: iso_utc})
-    return encoded
 
 
 @router.get("/analytics/recommendation-performance")
@@ -52,10 +44,10 @@ async def recommendation_performance_route(
     latest touch gets the credit, once."""
     dims = parse_group_by(group_by)
     report = await run_in_threadpool(
-        recommendation_performance, db, _time(from_, "from"), _time(to, "to"), dims,
+        recommendation_performance, db, parse_as_of(from_, "from"), parse_as_of(to, "to"), dims,
         now=utcnow(), windows=Windows.from_settings(settings),
     )  # fmt: skip
-    return _json(report)
+    return answer(report)
 
 
 @router.get("/analytics/bundle-performance")
@@ -69,19 +61,7 @@ async def bundle_performance_route(
     pricing expected for the same items bought separately (uplift), and margin per offer
     against the separate purchases' (docs/metrics.md)."""
     report = await run_in_threadpool(
-        bundle_performance, db, _time(from_, "from"), _time(to, "to"), now=utcnow(),
+        bundle_performance, db, parse_as_of(from_, "from"), parse_as_of(to, "to"), now=utcnow(),
         windows=Windows.from_settings(settings),
     )  # fmt: skip
-    return _json(report)
-
-
-def _time(value: str | None, name: str) -> datetime | None:
-    from shopsense.errors import ValidationFailed
-
-    try:
-        return parse_as_of(value)
-    except ValidationFailed:
-        raise ValidationFailed(
-            f"{name} must be an ISO 8601 date or datetime",
-            errors=[{"loc": ["query", name], "msg": "not an ISO 8601 date or datetime"}],
-        ) from None
+    return answer(report)

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
 
 from shopsense.api.deps import DbDep, SecretKey, SettingsDep
-from shopsense.api.params import AsOf, Cursor, Limit, decode_cursor, encode_cursor, parse_as_of
+from shopsense.api.params import (
+    AsOf,
+    Cursor,
+    Limit,
+    answer,
+    decode_cursor,
+    encode_cursor,
+    parse_as_of,
+)
 from shopsense.profiles import ProfileEngine
-from shopsense.timefmt import iso_utc
 
 router = APIRouter(tags=["customer intelligence"])
-
-
-def _json(data: dict[str, Any]) -> dict[str, Any]:
-    encoded: dict[str, Any] = jsonable_encoder(data, custom_encoder={datetime: iso_utc})
-    return encoded
 
 
 @router.get("/analytics/user-profile/{user_id}")
@@ -28,7 +28,7 @@ async def user_profile(
 ) -> dict[str, Any]:
     """The user's behaviour profile, predicted value and segments, fresh from the events."""
     engine = ProfileEngine(db, settings)
-    return _json(await run_in_threadpool(engine.profile, user_id, parse_as_of(as_of)))
+    return answer(await run_in_threadpool(engine.profile, user_id, parse_as_of(as_of)))
 
 
 @router.get("/analytics/user-segments")
@@ -47,9 +47,9 @@ async def user_segments(
     engine = ProfileEngine(db, settings)
     when = parse_as_of(as_of)
     if segment is None:
-        return _json(await run_in_threadpool(engine.segments, when))
+        return answer(await run_in_threadpool(engine.segments, when))
     page = await run_in_threadpool(
         engine.segment_users, segment, when, limit, decode_cursor(cursor)
     )
     page["next_cursor"] = encode_cursor(page.pop("next_after"))
-    return _json(page)
+    return answer(page)

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from shopsense.api.deps import DbDep, SecretKey, SettingsDep
-from shopsense.api.routes.performance import From, To, _json, _time
+from shopsense.api.params import answer, parse_as_of
+from shopsense.api.routes.performance import From, To
 from shopsense.clock import utcnow
 from shopsense.profit.engine import ProfitOptimizationEngine
 
@@ -26,6 +27,6 @@ async def profit_optimization(
     and the opportunities ranked by money at stake, for [from, to) (default: 90 days)."""
     engine = ProfitOptimizationEngine(db, settings)
     report = await run_in_threadpool(
-        engine.report, _time(from_, "from"), _time(to, "to"), now=utcnow()
+        engine.report, parse_as_of(from_, "from"), parse_as_of(to, "to"), now=utcnow()
     )
-    return _json(report)
+    return answer(report)
