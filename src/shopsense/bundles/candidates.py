@@ -138,8 +138,8 @@ def cross_sell(
     data: BundleData, anchors: list[int], excluded: set[int], max_size: int
 ) -> list[Candidate]:
     """Complements from a department none of the anchors (product or cart) is in."""
-    departments = {data.catalog.department[a] for a in anchors}
-    other = np.asarray([d not in departments and d != "" for d in data.catalog.department])
+    codes = data.catalog.department_code
+    other = (codes >= 0) & ~np.isin(codes, codes[anchors])
     ok = _eligible(data, excluded - set(anchors))
     return _mined(data, "cross_sell", anchors, ok, max_size, allowed=other)
 
@@ -158,7 +158,7 @@ def upsell(
     for a in anchors:
         if not c.category[a]:
             continue
-        same = np.asarray([cat == c.category[a] for cat in c.category])
+        same = c.category_code == c.category_code[a]
         pool = np.flatnonzero(
             same & ok & (c.price >= UPSELL_MIN_STEP * c.price[a]) & (margin > margin[a])
         )
@@ -203,12 +203,7 @@ def _accessory(data: BundleData, u: int, ok: Bools) -> int | None:
     partners, _ = _partners(data.orders, u, cheap)
     if len(partners):
         return int(partners[0])
-    siblings = np.asarray(
-        [
-            d == c.department[u] and cat != c.category[u]
-            for d, cat in zip(c.department, c.category, strict=True)
-        ]
-    )
+    siblings = (c.department_code == c.department_code[u]) & (c.category_code != c.category_code[u])
     best = data.popular(cheap & siblings)
     return int(best[0]) if len(best) else None
 
@@ -264,7 +259,7 @@ def seasonal(
     anchored_first = [a for a in anchors if seasonal_item[a]]
     for s in [*anchored_first, *(x for x in leads.tolist() if x not in anchored_first)]:
         partners, _ = _partners(data.orders, s, seasonal_item)
-        others = leads[(leads != s) & np.asarray([c.category[x] != c.category[s] for x in leads])]
+        others = leads[(leads != s) & (c.category_code[leads] != c.category_code[s])]
         chosen = [s, *partners.tolist()[:1]]
         for x in others.tolist():
             if len(chosen) >= min(max_size, 3):
@@ -370,9 +365,7 @@ def promotional(
         if len(partners):
             popular = partners[np.argsort(-units[partners], kind="stable")]
         else:
-            popular = data.popular(
-                partner_ok & np.asarray([d == c.department[s] for d in c.department])
-            )
+            popular = data.popular(partner_ok & (c.department_code == c.department_code[s]))
         # A best seller on the page becomes the partner when it fits.
         on_page = [a for a in anchors if partner_ok[a] and c.department[a] == c.department[s]]
         if not len(popular) and not on_page:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from shopsense.bundles.baskets import order_lines
 from shopsense.bundles.rules import StoredRules, load_rules
+from shopsense.catalog.codes import label_codes
 from shopsense.db.models import activity_table as A
 from shopsense.recommend.data import load_catalog
 from shopsense.recommend.models.content import item_vectors
@@ -109,6 +110,8 @@ class Catalog:
     stock: Floats  # NaN: not tracked
     active: Bools
     vectors: sp.csr_matrix  # L2-normalised content vectors
+    category_code: Ints  # one code per category path, -1 none: for vector comparisons
+    department_code: Ints
 
     @classmethod
     def from_frame(cls, items: pl.DataFrame) -> Catalog:
@@ -125,6 +128,8 @@ class Catalog:
             stock=items["stock"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
             active=items["active"].fill_null(False).to_numpy().astype(bool),
             vectors=item_vectors(items),
+            category_code=label_codes(category),
+            department_code=label_codes(category.str.split("/").list.first().fill_null("")),
         )
 
     @property

@@ -41,6 +41,7 @@ import polars as pl
 import scipy.sparse as sp
 from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select
 
+from shopsense.catalog.codes import label_codes
 from shopsense.clock import utcnow
 from shopsense.db.models import activity_table as A
 from shopsense.db.models import products_table as P
@@ -136,8 +137,8 @@ class Catalog:
             active=items["active"].fill_null(False).to_numpy().astype(bool),
             category_key=key,
             brand_key=items["brand"].fill_null("").str.to_lowercase().to_numpy().astype(object),
-            department=_codes(department),
-            full_category=_codes(key),
+            department=label_codes(department),
+            full_category=label_codes(key),
         )
 
     def under(self, prefix: str) -> Bools:
@@ -145,13 +146,6 @@ class Catalog:
         p = prefix.strip().strip("/").lower()
         mask = (self.category_key == p) | self.category_key.str.starts_with(p + "/")
         return mask.to_numpy().astype(bool)
-
-
-def _codes(values: pl.Series) -> Ints:
-    _, inverse = np.unique(values.to_numpy().astype(str), return_inverse=True)
-    codes = inverse.astype(np.int64)
-    codes[(values == "").to_numpy()] = -1
-    return codes
 
 
 @dataclass(frozen=True)
