@@ -32,13 +32,15 @@ MIN_VIEWS = 20  # views below which an item's buy rate is shrunk toward the stor
 @dataclass(frozen=True)
 class PairEvidence:
     """Mined pairs of one source as symmetric sparse matrices over the item index, plus the
-    directed confidence P(column | row) and the triples by their sorted item key."""
+    directed confidence P(column | row) and the triples' counts by their sorted key
+    (a·n² + b·n + c over the sorted item indexes, kept sorted for binary search)."""
 
     baskets: int
     count: sp.csr_matrix
     lift: sp.csr_matrix
     confidence: sp.csr_matrix
-    triples: dict[tuple[int, int, int], int] = field(default_factory=dict)
+    triple_keys: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    triple_counts: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @classmethod
     def from_rules(cls, stored: StoredRules, index: dict[str, int], n_items: int) -> PairEvidence:
@@ -54,21 +56,26 @@ class PairEvidence:
         def matrix(values: pl.Series) -> sp.csr_matrix:
             return sp.csr_matrix((values.to_numpy().astype(np.float64), (rows, cols)), shape=shape)
 
-        triples: dict[tuple[int, int, int], int] = {}
-        for antecedent, consequent, count in (
-            rules.filter(pl.col("size") == 3)
-            .select("antecedent", "consequent", "count")
-            .iter_rows()
-        ):
-            a, b = index[antecedent[0]], index[antecedent[1]]
-            key = tuple(sorted((a, b, index[consequent])))
-            triples[key] = int(count)  # type: ignore[index]
+        triples = rules.filter(pl.col("size") == 3)
+        members = np.sort(
+            np.stack(
+                [
+                    _indexes(triples["antecedent"].list.get(0), index),
+                    _indexes(triples["antecedent"].list.get(1), index),
+                    _indexes(triples["consequent"], index),
+                ],
+                axis=1,
+            ),
+            axis=1,
+        )
+        keys, first = np.unique(_triple_key(members, n_items), return_index=True)
         return cls(
             stored.baskets,
             matrix(pairs["count"]),
             matrix(pairs["lift"]),
             matrix(pairs["confidence"]),
-            triples,
+            keys,
+            triples["count"].to_numpy().astype(np.int64)[first],
         )
 
     def support(self, items: tuple[int, ...]) -> float | None:
@@ -76,8 +83,13 @@ class PairEvidence:
         items the least pair support (an upper bound); None when not mined."""
         if not self.baskets:
             return None
-        if len(items) == 3 and tuple(sorted(items)) in self.triples:
-            return self.triples[tuple(sorted(items))] / self.baskets  # type: ignore[index]
+        if len(items) == 3 and self.triple_keys.size:
+            key = _triple_key(
+                np.sort(np.asarray([items], dtype=np.int64), axis=1), self.count.shape[0]
+            )
+            at = int(np.searchsorted(self.triple_keys, key[0]))
+            if at < self.triple_keys.size and self.triple_keys[at] == key[0]:
+                return int(self.triple_counts[at]) / self.baskets
         counts = [self.count[a, b] for k, a in enumerate(items) for b in items[k + 1 :]]
         if not counts or min(counts) <= 0:
             return None
@@ -89,6 +101,12 @@ class PairEvidence:
         if not lifts or min(lifts) <= 0:
             return None
         return float(min(lifts))
+
+
+def _triple_key(sorted_items: Ints, n_items: int) -> Ints:
+    """One int64 per row of sorted (a, b, c) item indexes."""
+    n = np.int64(max(n_items, 1))
+    return (sorted_items[:, 0] * n + sorted_items[:, 1]) * n + sorted_items[:, 2]
 
 
 def _indexes(values: pl.Series, index: dict[str, int]) -> Ints:
