@@ -28,7 +28,6 @@ from sqlalchemy import select
 
 from shopsense.bundles.candidates import promotional
 from shopsense.bundles.engine import BundleAutomationEngine
-from shopsense.db.models import products_table as P
 from shopsense.db.models import profiles_table as PR
 from shopsense.db.session import Database
 from shopsense.experiments.attribution import merged_persons, purchased_lines
@@ -38,6 +37,7 @@ from shopsense.profit.acquisition import cac_by_channel, touches
 from shopsense.profit.elasticity import estimate_elasticities, price_advice
 from shopsense.profit.inventory import inventory_report
 from shopsense.profit.margins import margin_analysis
+from shopsense.recommend.data import load_catalog
 from shopsense.settings import Settings
 
 DEFAULT_DAYS = 90
@@ -62,17 +62,21 @@ class ProfitOptimizationEngine:
                 for by in ("category", "brand", "channel", "segment", "period")
             }
             totals = margin_analysis(conn, start, end, by=[]).totals
-            products = _products(conn)
+            products = load_catalog(conn).rename({"item_id": "item"})
             lines = purchased_lines(conn, start, end, merged_persons(conn)).rename(
                 {"product_id": "item", "at": "placed_at", "order_id": "basket"}
             )
             channels = cac_by_channel(conn, start, end)
             people = touches(conn, end)
-            clv = dict(conn.execute(select(PR.c.user_id, PR.c.predicted_clv_12m)).all())
+            clv = pl.DataFrame(
+                conn.execute(select(PR.c.user_id, PR.c.predicted_clv_12m)).all(),
+                schema={"person": pl.String, "clv": pl.Float64},
+                orient="row",
+            )
         pricing = self._pricing(lines, products)
         inventory = inventory_report(
             products.select("item", "stock", "price", "cost", "active"),
-            order_lines_for_stock(lines),
+            lines.select("basket", "item", "placed_at", "quantity"),
             end,
             lead_time_days=self.settings.reorder_lead_days,
         )
@@ -152,27 +156,11 @@ class ProfitOptimizationEngine:
         }
 
 
-def order_lines_for_stock(lines: pl.DataFrame) -> pl.DataFrame:
-    return lines.select("basket", "item", "placed_at", "quantity")
-
-
-def _products(conn: Any) -> pl.DataFrame:
-    rows = conn.execute(
-        select(P.c.product_id, P.c.category, P.c.price, P.c.cost, P.c.stock, P.c.active)
-    ).all()
-    return pl.DataFrame(
-        [(r[0], r[1], float(r[2]), float(r[3]), r[4], bool(r[5])) for r in rows],
-        schema={"item": pl.String, "category": pl.String, "price": pl.Float64,
-                "cost": pl.Float64, "stock": pl.Int64, "active": pl.Boolean},
-        orient="row",
-    )  # fmt: skip
-
-
 def _marketing(
     channels: list[dict[str, Any]],
     lines: pl.DataFrame,
     people: pl.DataFrame,
-    clv: dict[str, Any],
+    clv: pl.DataFrame,
     start: datetime,
     end: datetime,
 ) -> list[dict[str, Any]]:
@@ -188,11 +176,15 @@ def _marketing(
     new = people.filter(
         pl.col("is_user") & (pl.col("first_seen") >= start) & (pl.col("first_seen") < end)
     )
+    clv_by_source = dict(
+        new.join(clv.drop_nulls("clv"), on="person")
+        .group_by("first_source")
+        .agg(pl.col("clv").mean())
+        .iter_rows()
+    )
     out = []
     for row in channels:
-        members = new.filter(pl.col("first_source") == row["channel"])["person"].to_list()
-        values = [float(clv[m]) for m in members if clv.get(m) is not None]
-        mean_clv = sum(values) / len(values) if values else None
+        mean_clv = clv_by_source.get(row["channel"])
         cac = row["cac"]
         margin = float(margin_by_source.get(row["channel"], 0.0))
         out.append(
