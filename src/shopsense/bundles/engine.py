@@ -208,14 +208,12 @@ class BundleAutomationEngine:
             products = pl.DataFrame(
                 {
                     "item": c.ids,
-                    "stock": [None if np.isnan(s) else int(s) for s in c.stock],
+                    "stock": pl.Series(c.stock).fill_nan(None).cast(pl.Int64),
                     "price": c.price,
                     "cost": c.cost,
                     "active": c.active,
-                },
-                schema={"item": pl.String, "stock": pl.Int64, "price": pl.Float64,
-                        "cost": pl.Float64, "active": pl.Boolean},
-            )  # fmt: skip
+                }
+            )
             pressure = stock_pressure(products, lines, as_of)
             pairs = seasonal_pairs(data, seasonality)
             cached = Signals(seasonality, categories, pairs, pressure)
@@ -413,10 +411,11 @@ def _rank(
                 firsts.append(entry)
                 break
     firsts.sort(key=lambda s: (-s[0], s[1]))
+    first_ids = {k for _, k, _ in firsts}
     rest = []
     for entry in scored:
         key = frozenset(entry[2].items)
-        if entry not in firsts and key not in taken and not key <= page:
+        if entry[1] not in first_ids and key not in taken and not key <= page:
             taken.add(key)
             rest.append(entry)
     return [b for _, _, b in (firsts + rest)[:limit]]
