@@ -7,7 +7,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shopsense.recommend.request import MAX_CART, _fail
+from shopsense.recommend.request import MAX_CART, fail_fields
 from shopsense.tracking.schema import Id
 
 BundleType = Literal["complementary", "cross_sell", "upsell", "seasonal", "promotional"]
@@ -46,9 +46,13 @@ class BundleRequest(BaseModel):
     @model_validator(mode="after")
     def _where(self) -> Self:
         if self.context == "product" and not self.product_id:
-            _fail("BundleRequest", [(("product_id",), "is required when context is 'product'")])
+            fail_fields(
+                "BundleRequest", [(("product_id",), "is required when context is 'product'")]
+            )
         if self.context in ("cart", "checkout") and not self.cart:
-            _fail("BundleRequest", [(("cart",), f"is required when context is {self.context!r}")])
+            fail_fields(
+                "BundleRequest", [(("cart",), f"is required when context is {self.context!r}")]
+            )
         return self
 
     @property

@@ -36,7 +36,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _fail(model: str, problems: list[tuple[tuple[str, ...], str]]) -> None:
+def fail_fields(model: str, problems: list[tuple[tuple[str, ...], str]]) -> None:
+    """Raise a pydantic ValidationError naming each (field path, message), so cross-field
+    rules report the field they concern like per-field rules do."""
     if problems:
         raise ValidationError.from_exception_data(
             model,
@@ -69,7 +71,7 @@ class Filters(_Strict):
             and self.price_max is not None
             and self.price_min > self.price_max
         ):
-            _fail("Filters", [(("price_max",), "must not be below price_min")])
+            fail_fields("Filters", [(("price_max",), "must not be below price_min")])
         return self
 
 
@@ -113,7 +115,7 @@ class RecommendationRequest(_Strict):
             problems.append((("product_id",), "is required when context is 'product'"))
         if self.context == "category" and not (self.category or self.filters.category):
             problems.append((("category",), "is required when context is 'category'"))
-        _fail("RecommendationRequest", problems)
+        fail_fields("RecommendationRequest", problems)
         return self
 
 
