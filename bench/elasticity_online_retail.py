@@ -15,16 +15,12 @@ of its most common Description (e.g. "SET", "VINTAGE", "RED"). It groups product
 loosely, but it gives the season effects (shared within the category) and the pooled
 fallback estimate something to pool over.
 
-Fit: :func:`shopsense.profit.elasticity.estimate_elasticities` with the default thresholds and
-``season="week"`` (ISO week of the year, shared within the category). If the fit raises
-:class:`~shopsense.errors.ConvergenceError`, ``"month"`` is tried, then ``"none"`` (no season
-controls); each failure is printed with its time and listed in the JSON (``failed``), and
-the figures are those of the first season that fits (``season``). On this panel (sparse,
-unbalanced: a product sells in some weeks only) the back-fitting converges linearly but very
-slowly, so the week and month fits can hit the iteration cap. Reported: products,
-products with a product-level estimate, confident estimates (confidence interval excluding
-0), the share of those with a negative sign, the distribution of the confident elasticities,
-how many are elastic (< -1) and inelastic (-1..0), and the runtime of the fit.
+Fit: :func:`shopsense.profit.elasticity.estimate_elasticities` at the default thresholds,
+three times: ``season="week"`` (ISO week of the year, shared within the category),
+``"month"`` and ``"none"`` (no season controls). Reported for each: products with a
+product-level estimate, confident estimates (confidence interval excluding 0), how many are
+negative, elastic (< -1) and inelastic (-1..0), the distribution of the confident
+elasticities, and the runtime of the fit.
 
 Caveat: prices in Online Retail mostly vary for reasons other than demand (wholesale
 quantity-break prices: the unit price is lower when more units are bought), so the weekly
@@ -45,7 +41,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from shopsense.errors import ConvergenceError
 from shopsense.profit.elasticity import Season, estimate_elasticities
 
 SEASONS: list[Season] = ["week", "month", "none"]
@@ -121,91 +116,60 @@ def main() -> None:
         f"{obs.get_column('product_id').n_unique():,} products, {n_categories:,} rough categories"
     )
 
-    failed: list[dict[str, object]] = []
-    est: pl.DataFrame | None = None
-    season: Season = SEASONS[0]
-    runtime = 0.0
-    for season in SEASONS:
-        started = time.perf_counter()
-        try:
-            est = estimate_elasticities(obs, season=season)
-        except ConvergenceError as error:
-            seconds = time.perf_counter() - started
-            failed.append({"season": season, "error": str(error), "seconds": round(seconds, 2)})
-            print(f"season={season!r}: ConvergenceError after {seconds:.1f} s: {error}")
-            continue
-        runtime = time.perf_counter() - started
-        break
-    if est is None:
-        print("no season setting converged")
-        print(json.dumps({"date": date.today().isoformat(), "failed": failed}))
-        sys.exit(1)
-    if failed:
-        print(f"figures below: season={season!r} (the settings above did not converge)")
+    results = [fit(obs, season) for season in SEASONS]
+    summary = {
+        "date": date.today().isoformat(),
+        "data": "online_retail",
+        "lines": n_lines,
+        "product_weeks": obs.height,
+        "categories": n_categories,
+        "fits": results,
+    }
+    print(json.dumps(summary))
 
+
+def fit(obs: pl.DataFrame, season: Season) -> dict[str, object]:
+    """One fit at the default thresholds, printed and summarised."""
+    started = time.perf_counter()
+    est = estimate_elasticities(obs, season=season)
+    runtime = time.perf_counter() - started
     products = est.height
     by_source = dict(est.group_by("source").len().iter_rows())
     product_level = int(by_source.get("product", 0))
-    category_level = int(by_source.get("category", 0))
-    no_estimate = int(by_source.get("none", 0))
     confident = est.filter(pl.col("confident"))
     values = confident.get_column("elasticity").to_numpy().astype(np.float64)
     n_confident = int(values.size)
     negative = int((values < 0).sum())
     elastic = int((values < -1).sum())
-    inelastic = int(((values >= -1) & (values < 0)).sum())
     distribution = {
         name: (round(float(np.quantile(values, q)), 3) if n_confident else None)
         for name, q in QUANTILES
     }
-
-    def share(k: int, n: int) -> float | None:
-        return round(k / n, 4) if n else None
-
-    print(f"products: {products:,}")
+    print(f"-- season={season!r}: fit {runtime:.2f} s")
     print(
-        f"product-level estimates: {product_level:,} ({100 * product_level / products:.1f} %); "
-        f"category fallback: {category_level:,}; none: {no_estimate:,}"
+        f"   product-level estimates: {product_level:,} of {products:,} "
+        f"({100 * product_level / products:.1f} %); category fallback: "
+        f"{by_source.get('category', 0):,}; none: {by_source.get('none', 0):,}"
     )
-    print(
-        f"confident (CI excludes 0): {n_confident:,} "
-        f"({100 * n_confident / max(product_level, 1):.1f} % of product-level)"
-    )
+    print(f"   confident (CI excludes 0): {n_confident:,}; negative {negative:,}")
     if n_confident:
-        print(f"negative among confident: {negative:,} ({100 * negative / n_confident:.1f} %)")
         print(
-            "confident elasticities: "
+            "   confident elasticities: "
             + ", ".join(f"{name} {value:.2f}" for name, value in distribution.items())
         )
-        print(
-            f"elastic (< -1): {elastic:,} ({100 * elastic / n_confident:.1f} %); "
-            f"inelastic (-1..0): {inelastic:,} ({100 * inelastic / n_confident:.1f} %); "
-            f"positive: {n_confident - negative:,}"
-        )
-    print(f"runtime: {runtime:.2f} s (estimate_elasticities, season={season!r}, defaults)")
-
-    summary = {
-        "date": date.today().isoformat(),
-        "data": "online_retail",
+    return {
         "season": season,
-        "failed": failed,
-        "lines": n_lines,
-        "product_weeks": obs.height,
-        "categories": n_categories,
         "products": products,
         "product_level": product_level,
-        "category_fallback": category_level,
-        "no_estimate": no_estimate,
+        "category_fallback": int(by_source.get("category", 0)),
+        "no_estimate": int(by_source.get("none", 0)),
         "confident": n_confident,
         "confident_negative": negative,
-        "negative_share": share(negative, n_confident),
         "elastic": elastic,
-        "inelastic": inelastic,
-        "positive": n_confident - negative,
+        "inelastic": int(((values >= -1) & (values < 0)).sum()),
         "distribution": distribution,
         "runtime_s": round(runtime, 3),
     }
-    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -56,6 +56,54 @@ def test_planted_elasticities_are_recovered() -> None:
     assert est["confident"].all()
 
 
+def _dense_ols(obs: pl.DataFrame, pooled: bool) -> tuple[dict[str, float], float]:
+    """The same model with every dummy written out, solved by numpy's least squares."""
+    frame = obs.with_columns(
+        pl.col("category").drop_nulls().first().over("product_id"),
+        pl.col("period").dt.month().alias("month"),
+    ).with_columns(pl.coalesce("category", "product_id").alias("grp"))
+    y = np.log(frame["quantity"].to_numpy())
+    x = np.log(frame["price"].to_numpy())
+    products = sorted(frame["product_id"].unique())
+    groups = sorted(frame["grp"].unique())
+    pid, grp, month = frame["product_id"].to_list(), frame["grp"].to_list(), frame["month"]
+    cols: list[npt.NDArray[np.float64]] = []
+    for p in products:
+        cols.append((np.array(pid) == p).astype(float))
+    slope_keys = groups if pooled else products
+    slope_of = grp if pooled else pid
+    for key in slope_keys:
+        cols.append(np.where(np.array(slope_of) == key, x, 0.0))
+    for g in groups:
+        for m in sorted(frame.filter(pl.col("grp") == g)["month"].unique()):
+            cols.append(((np.array(grp) == g) & (month.to_numpy() == m)).astype(float))
+    design = np.column_stack(cols)
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ coef
+    slopes = dict(zip(slope_keys, coef[len(products) : len(products) + len(slope_keys)]))
+    return slopes, float(resid @ resid)
+
+
+def test_the_fit_equals_dense_least_squares_with_every_dummy() -> None:
+    """Unbalanced panel, two categories and a product without one, months missing here and
+    there: the product slopes and the pooled category slopes equal the dense solution."""
+    rng = np.random.default_rng(11)
+    obs = synthetic_sales(9, 30, rng.uniform(-3.0, -0.5, 9), seed=11, period="month",
+                          n_categories=2, promo_depth=0.2)  # fmt: skip
+    obs = obs.filter(pl.Series(rng.uniform(size=obs.height) > 0.15)).with_columns(
+        pl.when(pl.col("product_id") == "p8").then(None).otherwise("category").alias("category")
+    )
+    est = estimate_elasticities(obs, season="month", min_periods=3, min_price_cv=0.0)
+    dense, _ = _dense_ols(obs, pooled=False)
+    got = dict(zip(est["product_id"], est["elasticity"]))
+    for product, slope in dense.items():
+        assert got[product] == pytest.approx(slope, abs=1e-8)
+    pooled, _ = _dense_ols(obs, pooled=True)
+    short = estimate_elasticities(obs, season="month", min_periods=29, min_price_cv=0.0)
+    for row in short.filter(pl.col("source") == "category").iter_rows(named=True):
+        assert row["elasticity"] == pytest.approx(pooled[row["category"]], abs=1e-8)
+
+
 def test_monthly_periods_with_month_of_year_effects() -> None:
     rng = np.random.default_rng(7)
     betas = rng.uniform(-3.0, -0.5, 40)

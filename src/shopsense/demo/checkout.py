@@ -40,7 +40,7 @@ REVIEW_TEXT = {
 @dataclass
 class Line:
     """A cart line; ``bundle_id`` when it came in through a bundle offer, and ``price`` the
-    unit price when it is not the list price (a bundle's)."""
+    unit price when it is not the list price (a bundle's, or a price test's)."""
 
     product: int
     quantity: int
@@ -84,7 +84,8 @@ def fill_cart(
     chosen = [viewed[0]] + [j for j in viewed[1:] if py.random() < keep]
     cart: list[Line] = []
     for j in dict.fromkeys(chosen):
-        add(sim, visit, shopper, cart, j)
+        if not sim.price_tests.declines(j, visit.start):
+            add(sim, visit, shopper, cart, j)
     offered: dict[int, str | None] = {}
     for j in [line.product for line in cart]:
         group = sim.group_of.get(j)
@@ -220,14 +221,14 @@ def add(
     py = py or sim.py
     r = py.random()
     quantity = 1 if r < 0.85 or bundle else 2 if r < 0.96 else 3
-    price = sim.prices[j] if bundle is None else bundle_unit_price(sim, j)
+    price = sim.price(j, visit) if bundle is None else bundle_unit_price(sim, j)
     gap = py.expovariate(1 / 6) if gap is None else gap
     info = sim.info[j] | {"price": price}
     if not visit.emit(
         "add_to_cart", gap, sim.pages[j], **info, quantity=quantity, bundle_id=bundle
     ):
         return False
-    cart.append(Line(j, quantity, bundle, None if bundle is None else price))
+    cart.append(Line(j, quantity, bundle, None if price == sim.prices[j] else price))
     if j in shopper.wishlist:
         shopper.wishlist.remove(j)
         visit.emit("wishlist_remove", 1.0, None, **sim.info[j])

@@ -50,6 +50,7 @@ from shopsense.demo.checkout import (
 from shopsense.demo.devices import agents
 from shopsense.demo.journeys import RETURN_RATES, Journeys
 from shopsense.demo.pages import bundle_id
+from shopsense.demo.pricing import PriceTests
 from shopsense.demo.sessions import (
     EXPERIMENT,
     RECOMMENDATION_CTR,
@@ -134,8 +135,14 @@ def build_store(spec: StoreSpec, *, timezone: str = "UTC", reporter: Reporter = 
     # Recommendation purchases have their own stream (seeded by the spec, taking nothing
     # from ``rng``), so they add to the store without changing the rest of it.
     response = random.Random(f"shopsense-demo-{spec.seed}-responses")  # noqa: S311
+    price_tests = PriceTests.plant(catalog, crowd, spec.days, clock.utc(0, 0, 0), spec.seed)
     sim = Simulator(
-        catalog, py, seasonal_acceptance(catalog, spec.start, spec.days), quality, response
+        catalog,
+        py,
+        seasonal_acceptance(catalog, spec.start, spec.days),
+        quality,
+        response,
+        price_tests,
     )
     journeys = Journeys(
         sim, population, catalog, clock, preferences(population, catalog), crowd / crowd.sum()
@@ -325,6 +332,7 @@ def _truth(
             for season, (peak, width) in SEASON_PEAKS.items()
         },
         "slow_movers": [ids[j] for j in catalog.slow_movers],
+        "price_tests": sim.price_tests.truth(catalog),
         "low_stock": [ids[j] for j in range(catalog.size) if catalog.stock[j] <= 3],
         "margins": {d.name: {"min": d.margin[0], "max": d.margin[1]} for d in DEPARTMENTS},
         "return_rates": RETURN_RATES,

@@ -23,6 +23,7 @@ from shopsense.demo.channels import Channel
 from shopsense.demo.devices import Agent
 from shopsense.demo.geo import Country
 from shopsense.demo.pages import BASE_URL, brand_page, category_page
+from shopsense.demo.pricing import PriceTests
 from shopsense.experiments.stats import assign
 from shopsense.tracking.normalize import ROW_COLUMNS
 
@@ -150,8 +151,10 @@ class Simulator:
         seasonal: dict[int, list[float]],
         quality: list[float],
         response: random.Random,
+        price_tests: PriceTests | None = None,
     ) -> None:
         self.catalog = catalog
+        self.price_tests = price_tests or PriceTests({}, {}, datetime.min, response)
         self.py = py
         self.response = response
         self.seasonal = seasonal
@@ -248,6 +251,10 @@ class Simulator:
             "locale": country.locale,
             "timezone": country.timezone,
         }
+
+    def price(self, j: int, visit: Visit) -> float:
+        """Product ``j``'s price during ``visit`` (its list price unless price-tested)."""
+        return self.price_tests.price(j, self.prices[j], visit.start)
 
     def session_id(self) -> str:
         self.sessions += 1
@@ -456,6 +463,8 @@ class Simulator:
         """A product page, and what a shopper sometimes does there."""
         py = self.py
         info = self.info[j]
+        if j in self.price_tests.factors:
+            info = info | {"price": self.price(j, visit)}
         page = self.pages[j]
         seconds = round(min(py.lognormvariate(3.3, 0.7), 900.0), 1)
         depth = float(py.choice((25, 50, 50, 75, 75, 100)))

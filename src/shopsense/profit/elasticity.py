@@ -1,29 +1,36 @@
 """Own-price elasticity per product, and the price advice it supports.
 
 **Data.** One row per product and period (a week or a month): ``product_id``, ``category``
-(may be null), ``period`` (a date), ``price`` (average unit price paid, > 0), ``quantity``
-(units sold, > 0: periods without sales are not observed, the model is in logs) and ``cost``
+(may be null), ``period`` (a date), ``price`` (> 0), ``quantity`` (units sold; > 0 for the
+log model, which cannot see periods without sales; >= 0 for the Poisson model) and ``cost``
 (unit cost, may be null; not used by the estimator). A product takes the first non-null
 category among its rows.
 
 **Model.** For product ``i`` in category ``c`` and period ``t`` with season ``s(t)`` (the
 month of the year, or the ISO week of the year)::
 
-    log q_it = a_i + b_i log p_it + g_{c, s(t)} + e_it
+    log E[q_it] = a_i + b_i log p_it + g_{c, s(t)}
+
+fitted by least squares of ``log q`` (``model="log"``) or by Poisson regression
+(``model="poisson"``: iteratively reweighted least squares, each step the exact weighted
+solve below; standard errors then use the weights and the Pearson statistic, a
+quasi-Poisson scale).
 
 ``a_i`` is a product effect, ``b_i`` the product's own-price elasticity and ``g_{c,s}`` a
 season effect *shared by the products of a category* (a product without a category has its
-own season effects). Fixed effects for product and for category x season are absorbed: the
-fit alternates between (1) for given ``g``, the within-product OLS of ``log q - g`` on
-``log p`` (product means removed), closed form from group sums, and (2) for given
-``a_i, b_i``, ``g`` = the category x season mean of what is left. Each step is an exact
-least-squares projection, so this back-fitting converges to the joint least-squares fit
-(the iteration stops when ``g`` moves by less than 1e-10).
+own season effects). Fixed effects for product and for category x season are solved
+exactly: products are nested in categories, so the least-squares normal equations split by
+category; each product's intercept and slope are profiled out in closed form from group
+sums (Frisch-Waugh), which leaves one small system per category over its season effects,
+solved for all categories at once with a stacked pseudo-inverse (season effects are
+identified only up to the product intercepts; slopes and residuals are not affected). The
+cost is a few passes over the rows plus (categories x seasons^2) of dense algebra, with no
+iteration to converge.
 
 **Standard errors.** ``se(b_i)^2 = s_i^2 / sum_t x~_it^2`` where ``x~`` is log price with the
-product means and the category x season means removed (the two-way within transform, again
-by alternating projections), i.e. only the price variation that is not explained by the
-season counts as information. ``s_i^2 = RSS_i / df_i`` with the degrees of freedom corrected
+product means and the category x season means removed (the two-way within transform), i.e.
+only the price variation that is not explained by the season counts as information.
+``s_i^2 = RSS_i / df_i`` with the degrees of freedom corrected
 for the absorbed effects: ``df_i = n_i - 2 - (S_c - 1) n_i / N_c`` (intercept and slope, and
 the product's share, by observations, of the category's ``S_c - 1`` identified season
 effects; ``N_c`` is the category's number of observations). The confidence interval is
@@ -74,11 +81,12 @@ import numpy.typing as npt
 import polars as pl
 from scipy import stats
 
-from shopsense.errors import ConvergenceError, ValidationFailed
+from shopsense.errors import ValidationFailed
 
 __all__ = [
     "OBS_COLUMNS",
     "CURRENT_COLUMNS",
+    "Model",
     "Season",
     "estimate_elasticities",
     "price_advice",
@@ -88,13 +96,17 @@ __all__ = [
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Season = Literal["month", "week", "none"]
+Model = Literal["log", "poisson"]
 
 OBS_COLUMNS = ("product_id", "category", "period", "price", "quantity")
 CURRENT_COLUMNS = ("product_id", "price", "cost", "quantity")
 _ESTIMATE_COLUMNS = ("product_id", "elasticity", "ci_low", "ci_high", "source", "confident")
 
-_TOL = 1e-10  # back-fitting stops when the season effects move less than this (log units)
-_MAX_ITER = 10_000
+_TOL = 1e-10  # float noise allowed at a price bound
+_IRLS_ROUNDS = 100
+_IRLS_TOL = 1e-9  # the Poisson fit stops when the linear predictor moves less than this
+_FLOOR = 1e-3  # starting mean of a product without sales
+_ETA_MIN, _ETA_MAX = -30.0, 30.0
 _TINY = 1e-12  # a sum of squared log-price deviations below this is no variation at all
 _CENT = 0.01
 
@@ -132,61 +144,131 @@ def _group_mean(idx: Ints, values: Floats, counts: Floats) -> Floats:
     return np.bincount(idx, weights=values, minlength=counts.size) / counts
 
 
-def _backfit(
+def _sums(idx: Ints, weights: Floats, n: int) -> Floats:
+    return np.bincount(idx, weights=weights, minlength=n).astype(np.float64)
+
+
+def _fit_effects(
     y: Floats,
     unit: Ints,
-    cell: Ints,
+    group: Ints,
+    season: Ints,
     x: Floats | None = None,
-    slope: Ints | None = None,
+    slope: Literal["unit", "group"] | None = None,
+    w: Floats | None = None,
 ) -> tuple[Floats, Floats]:
-    """Least squares of ``y`` on unit effects, cell effects and (optionally) group slopes on x.
+    """Exact (weighted) least squares of ``y`` on unit, group x season effects and slopes.
 
-    Returns the slope per slope group (zero where the group has no within-unit variation in
-    ``x``) and the residuals. Alternates between the unit step (within-unit OLS, closed form
-    from group sums) and the cell step (cell means of what is left) until the cell effects
-    settle.
+    ``slope`` = "unit": one slope per unit; "group": one per group; None: no slope. Units are
+    nested in groups, so the normal equations split by group: the unit parameters (intercept,
+    and the unit's slope) are profiled out in closed form (Frisch-Waugh), which leaves one
+    small system per group over its season effects (and the group's slope), ``A θ = b`` with
+    ``A = F'F - Σ_i F_i'Z_i (Z_i'Z_i)^+ Z_i'F_i``; all groups are solved at once with a
+    stacked pseudo-inverse (the season effects are identified only up to the unit
+    intercepts; the residuals and slopes do not depend on that choice). Returns the slope per
+    unit (``slope="unit"``) or per group, zero where there is no within-unit variation in
+    ``x``, and the residuals. ``w`` are row weights (default 1).
     """
-    n_unit = np.bincount(unit).astype(np.float64)
-    n_cell = np.bincount(cell).astype(np.float64)
-    gamma = np.zeros(n_cell.size)
-    beta = np.zeros(0 if slope is None else int(slope.max()) + 1)
-    if x is not None and slope is not None:
-        xc = x - _group_mean(unit, x, n_unit)[unit]
-        sxx = np.bincount(slope, weights=xc * xc, minlength=beta.size)
-        has_var = sxx > _TINY
+    w = np.ones_like(y) if w is None else w
+    n_units = int(unit.max()) + 1
+    n_groups = int(group.max()) + 1
+    n_seasons = int(season.max()) + 1
+    has_x = x is not None and slope is not None
+    xs = x if (x is not None and has_x) else np.zeros_like(y)
+    k = n_seasons + (1 if slope == "group" else 0)  # group parameters: seasons (+ slope)
+    unit_group = np.zeros(n_units, dtype=np.int64)
+    unit_group[unit] = group
 
-    def unit_step(gamma: Floats) -> tuple[Floats, Floats, Floats]:
-        """Given the cell effects: the within-unit fit (unit means, plus the slopes)."""
-        r = y - gamma[cell]
-        fit = _group_mean(unit, r, n_unit)[unit]
-        slopes = beta
-        if x is not None and slope is not None:
-            sxy = np.bincount(slope, weights=xc * r, minlength=beta.size)
-            slopes = np.where(has_var, sxy / np.where(has_var, sxx, 1.0), 0.0)
-            fit = fit + slopes[slope] * xc
-        return slopes, r, fit
+    # per unit: Z'Z, Z'y with Z = [1, x] (the x column only for unit slopes with variation)
+    n_i = _sums(unit, w, n_units)
+    sx_i = _sums(unit, w * xs, n_units)
+    sxx_i = _sums(unit, w * xs * xs, n_units)
+    sy_i = _sums(unit, w * y, n_units)
+    sxy_i = _sums(unit, w * xs * y, n_units)
+    unit_var = sxx_i - sx_i * sx_i / n_i
+    two = slope == "unit"
+    var_ok = unit_var > _TINY * np.maximum(n_i, 1.0) if two else np.zeros(n_units, dtype=bool)
+    # (Z'Z)^+ per unit as a 2 x 2 (the slope row and column zero without variation)
+    det = np.where(var_ok, n_i * sxx_i - sx_i * sx_i, 1.0)
+    g_inv = np.zeros((n_units, 2, 2))
+    g_inv[:, 0, 0] = np.where(var_ok, sxx_i / det, 1.0 / n_i)
+    g_inv[:, 0, 1] = g_inv[:, 1, 0] = np.where(var_ok, -sx_i / det, 0.0)
+    g_inv[:, 1, 1] = np.where(var_ok, n_i / det, 0.0)
 
-    for _ in range(_MAX_ITER):
-        beta, _r, fit = unit_step(gamma)
-        new_gamma = _group_mean(cell, y - fit, n_cell)
-        moved = float(np.max(np.abs(new_gamma - gamma))) if gamma.size else 0.0
-        gamma = new_gamma
-        if moved < _TOL:
+    # Z_i'F_i (2 x k): counts and x sums per unit and season, and the group-slope column
+    us = unit * n_seasons + season
+    zf = np.zeros((n_units, 2, k))
+    zf[:, 0, :n_seasons] = _sums(us, w, n_units * n_seasons).reshape(n_units, -1)
+    zf[:, 1, :n_seasons] = _sums(us, w * xs, n_units * n_seasons).reshape(n_units, -1)
+    if slope == "group":
+        zf[:, 0, n_seasons] = sx_i
+        zf[:, 1, n_seasons] = sxx_i
+    zy = np.stack([sy_i, sxy_i], axis=1)
+
+    # F'F and F'y per group
+    gs = group * n_seasons + season
+    ff = np.zeros((n_groups, k, k))
+    diag = np.arange(n_seasons)
+    ff[:, diag, diag] = _sums(gs, w, n_groups * n_seasons).reshape(n_groups, -1)
+    fy = np.zeros((n_groups, k))
+    fy[:, :n_seasons] = _sums(gs, w * y, n_groups * n_seasons).reshape(n_groups, -1)
+    if slope == "group":
+        sx_gs = _sums(gs, w * xs, n_groups * n_seasons).reshape(n_groups, -1)
+        ff[:, n_seasons, :n_seasons] = ff[:, :n_seasons, n_seasons] = sx_gs
+        ff[:, n_seasons, n_seasons] = _sums(group, w * xs * xs, n_groups)
+        fy[:, n_seasons] = _sums(group, w * xs * y, n_groups)
+
+    # profile the unit parameters out, group by group
+    g_zf = np.einsum("uab,ubk->uak", g_inv, zf)
+    a = ff.copy()
+    np.add.at(a, unit_group, -np.einsum("uak,ual->ukl", zf, g_zf))
+    b = fy.copy()
+    np.add.at(b, unit_group, -np.einsum("uak,ua->uk", g_zf, zy))
+    theta = np.einsum("gkl,gl->gk", np.linalg.pinv(a, rcond=1e-12, hermitian=True), b)
+
+    # the unit parameters given the group's, and the residuals
+    coef = np.einsum("uab,ub->ua", g_inv, zy - np.einsum("uak,uk->ua", zf, theta[unit_group]))
+    fit = theta[group, season] + coef[unit, 0] + coef[unit, 1] * xs
+    if slope == "group":
+        fit = fit + theta[group, n_seasons] * xs
+        within = _sums(unit_group, unit_var, n_groups)
+        return np.where(within > _TINY, theta[:, n_seasons], 0.0), y - fit
+    return coef[:, 1], y - fit
+
+
+def _fit_poisson(
+    q: Floats,
+    unit: Ints,
+    group: Ints,
+    season: Ints,
+    x: Floats,
+    slope: Literal["unit", "group"],
+) -> tuple[Floats, Floats, Floats]:
+    """Poisson regression with the same effects, ``log E[q] = a_i + b x + g_{c,s}``, by
+    iteratively reweighted least squares on :func:`_fit_effects` (working response
+    ``z = eta + (q - mu) / mu``, weights ``mu``). Returns the slopes, the working residuals
+    and the final weights, so ``sum w r^2`` is the Pearson statistic."""
+    n_units = int(unit.max()) + 1
+    mean = _sums(unit, q, n_units) / np.bincount(unit, minlength=n_units)
+    eta = np.log(np.maximum(mean[unit], _FLOOR))
+    for _ in range(_IRLS_ROUNDS):
+        mu = np.exp(eta)
+        z = eta + (q - mu) / mu
+        slopes, resid = _fit_effects(z, unit, group, season, x, slope, mu)
+        new_eta = np.clip(z - resid, _ETA_MIN, _ETA_MAX)
+        moved = float(np.max(np.abs(new_eta - eta)))
+        eta = new_eta
+        if moved < _IRLS_TOL:
             break
-    else:
-        raise ConvergenceError(
-            "the product and season effects did not converge: log price is (nearly) "
-            "collinear with the season"
-        )
-    beta, r, fit = unit_step(gamma)
-    return beta, r - fit
+    mu = np.exp(eta)
+    return slopes, (q - mu) / mu, mu
 
 
 def _codes(frame: pl.DataFrame, expr: pl.Expr) -> Ints:
     return frame.select((expr.rank("dense") - 1).cast(pl.Int64)).to_series().to_numpy()
 
 
-def _prepare(obs: pl.DataFrame, season: Season) -> pl.DataFrame:
+def _prepare(obs: pl.DataFrame, season: Season, model: Model) -> pl.DataFrame:
     _require(obs, OBS_COLUMNS, "sales observations")
     if obs.height == 0:
         raise ValidationFailed("sales observations are empty")
@@ -196,7 +278,9 @@ def _prepare(obs: pl.DataFrame, season: Season) -> pl.DataFrame:
     if obs.schema["period"] not in (pl.Date, pl.Datetime):
         raise ValidationFailed("sales observations: period must be a date")
     _check_positive(obs, "price", "sales observations")
-    _check_positive(obs, "quantity", "sales observations")
+    _check_positive(obs, "quantity", "sales observations", strict=model == "log")
+    if model not in ("log", "poisson"):
+        raise ValidationFailed(f"unknown model {model!r}; known: log, poisson")
     if season not in ("month", "week", "none"):
         raise ValidationFailed(f"unknown season {season!r}; known: month, week, none")
     season_key = {
@@ -209,7 +293,7 @@ def _prepare(obs: pl.DataFrame, season: Season) -> pl.DataFrame:
         pl.col("category").cast(pl.String),
         season_key.alias("season"),
         pl.col("price").cast(pl.Float64).log().alias("x"),
-        pl.col("quantity").cast(pl.Float64).log().alias("y"),
+        pl.col("quantity").cast(pl.Float64).alias("q"),
     ).with_columns(pl.col("category").drop_nulls().first().over("product_id"))
     # products without a category form a season group of their own
     group = pl.concat_str(
@@ -222,9 +306,8 @@ def _prepare(obs: pl.DataFrame, season: Season) -> pl.DataFrame:
     return frame.with_columns(
         (pl.col("product_id").rank("dense") - 1).cast(pl.Int64).alias("unit"),
         (group.rank("dense") - 1).cast(pl.Int64).alias("group"),
-    ).with_columns(
-        (pl.col("group") * 100 + pl.col("season")).rank("dense").cast(pl.Int64).sub(1).alias("cell")
-    )
+        (pl.col("season").rank("dense") - 1).cast(pl.Int64).alias("season_idx"),
+    ).with_columns((pl.col("group") * 100 + pl.col("season_idx")).alias("cell"))
 
 
 def estimate_elasticities(
@@ -234,8 +317,14 @@ def estimate_elasticities(
     min_price_cv: float = 0.02,
     alpha: float = 0.05,
     season: Season = "month",
+    model: Model = "log",
 ) -> pl.DataFrame:
     """Own-price elasticity per product, with season effects shared within the category.
+
+    ``model="log"`` fits log units by least squares (periods with sales only);
+    ``"poisson"`` fits the same log-linear mean by Poisson regression, so periods without
+    sales (quantity 0, at the price on offer) count too and small counts are not distorted
+    by their logarithm.
 
     Returns one row per product: ``product_id``, ``category``, ``n`` (periods), ``price_cv``
     (std of log price), ``elasticity``, ``se``, ``ci_low``, ``ci_high``, ``source``
@@ -248,12 +337,13 @@ def estimate_elasticities(
         raise ValidationFailed("min_price_cv must be >= 0")
     if not 0.0 < alpha < 1.0:
         raise ValidationFailed("alpha must be in (0, 1)")
-    frame = _prepare(obs, season)
-    y = frame.get_column("y").to_numpy().astype(np.float64)
+    frame = _prepare(obs, season, model)
+    q = frame.get_column("q").to_numpy().astype(np.float64)
     x = frame.get_column("x").to_numpy().astype(np.float64)
     unit = frame.get_column("unit").to_numpy().astype(np.int64)
     group = frame.get_column("group").to_numpy().astype(np.int64)
     cell = frame.get_column("cell").to_numpy().astype(np.int64)
+    season_idx = frame.get_column("season_idx").to_numpy().astype(np.int64)
     n_units = int(unit.max()) + 1
     n_groups = int(group.max()) + 1
 
@@ -262,29 +352,34 @@ def estimate_elasticities(
     unit_group = np.zeros(n_units, dtype=np.int64)
     unit_group[unit] = group
     n_g = np.bincount(group, minlength=n_groups).astype(np.float64)
-    cell_group = np.zeros(int(cell.max()) + 1, dtype=np.int64)
-    cell_group[cell] = group
-    s_g = np.bincount(cell_group, minlength=n_groups).astype(np.float64)  # season cells
+    cells = np.unique(cell)
+    s_g = np.bincount(cells // 100, minlength=n_groups).astype(np.float64)  # season cells
     p_g = np.bincount(unit_group, minlength=n_groups).astype(np.float64)  # products
 
     # price variation: std of log price (ddof 1), and what is left after both fixed effects
     xbar = _group_mean(unit, x, n_i)
     ssx = np.bincount(unit, weights=(x - xbar[unit]) ** 2, minlength=n_units)
     price_cv = np.sqrt(ssx / np.maximum(n_i - 1.0, 1.0))
-    _, x_tilde = _backfit(x, unit, cell)
-    sxt_i = np.bincount(unit, weights=x_tilde**2, minlength=n_units)
-    sxt_g = np.bincount(group, weights=x_tilde**2, minlength=n_groups)
-
-    # product slopes, with the season effects of the category
-    beta_i, resid_i = _backfit(y, unit, cell, x, unit)
-    rss_i = np.bincount(unit, weights=resid_i**2, minlength=n_units)
+    # product slopes and pooled category slopes, with the season effects of the category
+    if model == "log":
+        y = np.log(q)
+        beta_i, resid_i = _fit_effects(y, unit, group, season_idx, x, "unit")
+        beta_g, resid_g = _fit_effects(y, unit, group, season_idx, x, "group")
+        w_i = w_g = np.ones_like(q)
+    else:
+        beta_i, resid_i, w_i = _fit_poisson(q, unit, group, season_idx, x, "unit")
+        beta_g, resid_g, w_g = _fit_poisson(q, unit, group, season_idx, x, "group")
+    # the price variation the season does not explain, weighted as in each fit
+    _, x_tilde_i = _fit_effects(x, unit, group, season_idx, w=w_i)
+    _, x_tilde_g = _fit_effects(x, unit, group, season_idx, w=w_g)
+    sxt_i = np.bincount(unit, weights=w_i * x_tilde_i**2, minlength=n_units)
+    sxt_g = np.bincount(group, weights=w_g * x_tilde_g**2, minlength=n_groups)
+    rss_i = np.bincount(unit, weights=w_i * resid_i**2, minlength=n_units)
     df_i = n_i - 2.0 - (s_g[unit_group] - 1.0) * n_i / n_g[unit_group]
     ok_i = (n_i >= min_periods) & (price_cv >= min_price_cv) & (df_i >= 1.0) & (sxt_i > _TINY)
     se_i = np.sqrt(rss_i / np.maximum(df_i, 1.0) / np.where(sxt_i > _TINY, sxt_i, 1.0))
 
-    # pooled slope per category (exact two-way within OLS)
-    beta_g, resid_g = _backfit(y, unit, cell, x, group)
-    rss_g = np.bincount(group, weights=resid_g**2, minlength=n_groups)
+    rss_g = np.bincount(group, weights=w_g * resid_g**2, minlength=n_groups)
     df_g = n_g - p_g - (s_g - 1.0) - 1.0
     has_category = np.zeros(n_groups, dtype=bool)
     has_category[group] = frame.get_column("category").is_not_null().to_numpy()

@@ -5,9 +5,10 @@ retention, and one list of opportunities ranked by the money at stake
 Each section comes from its module (definitions in docs/profit.md and docs/metrics.md);
 this module only reads the inputs they share and ranks what they find:
 
-- **pricing**: weekly (price, units) per product from the order lines of the period, the
-  elasticities and the bounded advice; money at stake = the expected weekly profit change
-  × 52 (only confident estimates advise a move);
+- **pricing**: the weekly (price shown, units) panel of the period (``price_history``),
+  Poisson elasticities with month-of-year effects per category, and the bounded advice;
+  money at stake = the expected weekly profit change × 52 (only confident estimates advise
+  a move);
 - **inventory**: dead stock ties up its value at cost; a product at stock-out risk stands to
   lose its margin over the days the reorder takes beyond its cover;
 - **marketing**: per paid channel, spend, new customers, CAC, the gross margin of the
@@ -37,6 +38,7 @@ from shopsense.profit.acquisition import cac_by_channel, touches
 from shopsense.profit.elasticity import estimate_elasticities, price_advice
 from shopsense.profit.inventory import inventory_report
 from shopsense.profit.margins import margin_analysis
+from shopsense.profit.price_history import shown_prices, weekly_panel
 from shopsense.recommend.data import load_catalog
 from shopsense.settings import Settings
 
@@ -66,6 +68,7 @@ class ProfitOptimizationEngine:
             lines = purchased_lines(conn, start, end, merged_persons(conn)).rename(
                 {"product_id": "item", "at": "placed_at", "order_id": "basket"}
             )
+            shown = shown_prices(conn, start, end)
             channels = cac_by_channel(conn, start, end)
             people = touches(conn, end)
             clv = pl.DataFrame(
@@ -73,7 +76,7 @@ class ProfitOptimizationEngine:
                 schema={"person": pl.String, "clv": pl.Float64},
                 orient="row",
             )
-        pricing = self._pricing(lines, products)
+        pricing = self._pricing(shown, lines, products)
         inventory = inventory_report(
             products.select("item", "stock", "price", "cost", "active"),
             lines.select("basket", "item", "placed_at", "quantity"),
@@ -116,24 +119,17 @@ class ProfitOptimizationEngine:
             for b in sorted(found, key=lambda b: -b.strength)[:TOP]
         ]
 
-    def _pricing(self, lines: pl.DataFrame, products: pl.DataFrame) -> dict[str, Any]:
-        weekly = (
-            lines.with_columns(pl.col("placed_at").dt.truncate("1w").dt.date().alias("period"))
-            .join(products.select(pl.col("item"), "category", "price", "cost"), on="item")
-            .group_by("item", "period")
-            .agg(pl.col("quantity").sum().alias("quantity"), pl.col("category").first(),
-                 pl.col("cost").first(), pl.col("paid").sum().alias("paid"))
-            .filter(pl.col("quantity") > 0)
-            .with_columns((pl.col("paid") / pl.col("quantity")).alias("price"))
-            .filter(pl.col("price") > 0)
-            .rename({"item": "product_id"})
-        )  # fmt: skip
+    def _pricing(
+        self, shown: pl.DataFrame, lines: pl.DataFrame, products: pl.DataFrame
+    ) -> dict[str, Any]:
+        weekly = weekly_panel(
+            shown,
+            lines.rename({"item": "product_id"}),
+            products.rename({"item": "product_id"}),
+        )
         if weekly.is_empty():
             return {"products": 0, "confident": 0, "advice": []}
-        estimates = estimate_elasticities(
-            weekly.select("product_id", "category", "period", "price", "quantity", "cost"),
-            season="none",
-        )
+        estimates = estimate_elasticities(weekly, season="month", model="poisson")
         recent = weekly.filter(
             pl.col("period") >= pl.col("period").max() - pl.duration(weeks=RECENT_WEEKS)
         )
