@@ -11,8 +11,8 @@ SECTIONS = (
     ("Marketing by channel", "marketing",
      ["channel", "spend", "new_customers", "cac", "roi", "clv_cac", "payback_months"]),
     ("Pricing advice", ("pricing", "advice"),
-     ["product_id", "action", "price", "recommended_price", "elasticity",
-      "expected_profit_change", "reason"]),
+     ["product_id", "action", "price", "recommended_price", "elasticity", "elasticity_ci",
+      "expected_profit_change", "profit_change_low", "profit_change_high", "reason"]),
     ("Margins by category", ("margins", "category"),
      ["category", "net_revenue", "cogs", "gross_margin", "margin_pct"]),
     ("Inventory", ("inventory", "totals"),
@@ -22,28 +22,37 @@ SECTIONS = (
 )  # fmt: skip
 
 
+def _sections(report: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
+    """Each section's title, rows and columns (a one-row section is a dict in the report)."""
+    out = []
+    for title, key, columns in SECTIONS:
+        rows: Any = report[key] if isinstance(key, str) else report[key[0]][key[1]]
+        out.append((title, [rows] if isinstance(rows, dict) else rows, columns))
+    return out
+
+
 def html_report(report: dict[str, Any]) -> str:
     """The report as one self-contained HTML page (no scripts, no external files)."""
     env = Environment(
         loader=PackageLoader("shopsense.profit", "templates"), autoescape=select_autoescape()
     )
-    sections = []
-    for title, key, columns in SECTIONS:
-        rows: Any = report[key] if isinstance(key, str) else report[key[0]][key[1]]
-        sections.append((title, [rows] if isinstance(rows, dict) else rows, columns))
-    return env.get_template("report.html").render(report=report, sections=sections)
+    env.filters["cell"] = _cell
+    return env.get_template("report.html").render(report=report, sections=_sections(report))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, list | tuple) and all(isinstance(v, float) for v in value):
+        return "[" + ", ".join(f"{v:,.2f}" for v in value) + "]"
+    return "" if value is None else str(value)
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
     if not rows:
         return ["(none)", ""]
     out = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
-    for row in rows:
-        cells = []
-        for c in columns:
-            value = row.get(c)
-            cells.append(f"{value:,.2f}" if isinstance(value, float) else str(value))
-        out.append("| " + " | ".join(cells) + " |")
+    out += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
     return [*out, ""]
 
 
@@ -56,31 +65,9 @@ def markdown_report(report: dict[str, Any]) -> str:
         f" ({100 * (revenue['margin_pct'] or 0):.1f} %), {revenue['orders']:,} orders, revenue"
         f" per buyer {revenue['revenue_per_user'] or 0:,.2f}.",
         "",
-        "## Opportunities",
-        "",
-        *_table(report["opportunities"], ["kind", "title", "money_at_stake", "evidence"]),
-        "## Margins by category",
-        "",
-        *_table(report["margins"]["category"],
-                ["category", "net_revenue", "cogs", "gross_margin", "margin_pct"]),
-        "## Marketing",
-        "",
-        *_table(report["marketing"],
-                ["channel", "spend", "new_customers", "cac", "roi", "clv_cac", "payback_months"]),
-        "## Pricing advice",
-        "",
-        *_table(report["pricing"]["advice"],
-                ["product_id", "action", "price", "recommended_price", "elasticity",
-                 "expected_profit_change", "reason"]),
-        "## Inventory",
-        "",
-        *_table([report["inventory"]["totals"]],
-                ["stock_value", "turnover", "days_of_inventory", "slow_movers",
-                 "dead_stock_value", "stock_out_risk_items"]),
-        "## Retention",
-        "",
-        *_table(report["retention"], ["segment", "users", "strategy", "expected_value"]),
-    ]  # fmt: skip
+    ]
+    for title, rows, columns in _sections(report):
+        lines += [f"## {title}", "", *_table(rows, columns)]
     return "\n".join(lines)
 
 
