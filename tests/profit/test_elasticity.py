@@ -80,7 +80,9 @@ def _dense_ols(obs: pl.DataFrame, pooled: bool) -> tuple[dict[str, float], float
     design = np.column_stack(cols)
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     resid = y - design @ coef
-    slopes = dict(zip(slope_keys, coef[len(products) : len(products) + len(slope_keys)]))
+    slopes = dict(
+        zip(slope_keys, coef[len(products) : len(products) + len(slope_keys)], strict=True)
+    )
     return slopes, float(resid @ resid)
 
 
@@ -95,7 +97,7 @@ def test_the_fit_equals_dense_least_squares_with_every_dummy() -> None:
     )
     est = estimate_elasticities(obs, season="month", min_periods=3, min_price_cv=0.0)
     dense, _ = _dense_ols(obs, pooled=False)
-    got = dict(zip(est["product_id"], est["elasticity"]))
+    got = dict(zip(est["product_id"], est["elasticity"], strict=True))
     for product, slope in dense.items():
         assert got[product] == pytest.approx(slope, abs=1e-8)
     pooled, _ = _dense_ols(obs, pooled=True)
@@ -304,3 +306,14 @@ def test_non_positive_quantities_are_rejected() -> None:
     obs = synthetic_sales(3, 10, -2.0, seed=0).with_columns(pl.lit(0.0).alias("quantity"))
     with pytest.raises(ValidationFailed, match="quantity"):
         estimate_elasticities(obs)
+
+
+def test_implausibly_steep_elasticities_are_held() -> None:
+    estimates = pl.DataFrame([_estimate("p1", -12.0, (-15.0, -9.0)),
+                              _estimate("p2", -3.0, (-4.0, -2.0))])  # fmt: skip
+    current = pl.DataFrame({"product_id": ["p1", "p2"], "price": [10.0, 10.0],
+                            "cost": [5.0, 5.0], "quantity": [100.0, 100.0]})  # fmt: skip
+    advice = price_advice(estimates, current, max_elasticity=8.0).sort("product_id")
+    assert advice["action"].to_list() == ["hold", "lower"]
+    assert advice["reason"][0] == "implausible elasticity (below -8): held"
+    assert advice["expected_profit_change"][0] == 0.0

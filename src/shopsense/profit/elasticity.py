@@ -67,11 +67,15 @@ confidence interval and at the point estimate and takes the min and max (``dpi``
 in ``b`` for a fixed price, so this is the range over the interval). It reflects the
 elasticity's uncertainty only, not the noise in next period's demand.
 
-Only ``confident`` estimates get advice; the others are held with the reason.
+Only ``confident`` estimates get advice; the others are held with the reason, and so are
+estimates steeper than ``-max_elasticity`` (implausible as a customer response: in order
+data they usually come from quantity-break prices, where the unit price falls because the
+order is large, not the other way round).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date
 from typing import Literal
@@ -434,6 +438,7 @@ def price_advice(
     *,
     max_move: float = 0.10,
     min_margin: float = 0.0,
+    max_elasticity: float = math.inf,
 ) -> pl.DataFrame:
     """Profit-maximising price moves, bounded to ``max_move`` either way.
 
@@ -443,7 +448,7 @@ def price_advice(
     (raise | lower | hold), ``price``, ``recommended_price``, ``move_pct``, ``elasticity``,
     ``elasticity_ci`` ([low, high]), ``expected_profit_change`` (per period),
     ``profit_change_low``, ``profit_change_high`` and ``reason``. Held products keep their
-    price and a zero change.
+    price and a zero change; so does an elasticity below ``-max_elasticity``.
     """
     if not 0.0 < max_move < 1.0:
         raise ValidationFailed("max_move must be in (0, 1)")
@@ -490,6 +495,7 @@ def price_advice(
         (source == "category", "too little price variation or history: category estimate only"),
         (~confident, "elasticity confidence interval includes zero"),
         (b >= 0.0, "non-negative elasticity: no advice"),
+        (b < -max_elasticity, f"implausible elasticity (below -{max_elasticity:g}): held"),
         (~np.isfinite(c) | (c < 0.0), "no cost"),
     ]
     for mask, text in checks:

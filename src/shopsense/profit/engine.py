@@ -6,7 +6,9 @@ Each section comes from its module (definitions in docs/profit.md and docs/metri
 this module only reads the inputs they share and ranks what they find:
 
 - **pricing**: the weekly (price shown, units) panel of the period (``price_history``),
-  Poisson elasticities with month-of-year effects per category, and the bounded advice;
+  elasticities with month-of-year effects per category (Poisson over every week shown, or,
+  when no view carries a price, the log fit over the weeks with sales), and the bounded
+  advice;
   money at stake = the expected weekly profit change × 52 (only confident estimates advise
   a move);
 - **inventory**: dead stock ties up its value at cost; a product at stock-out risk stands to
@@ -35,7 +37,7 @@ from shopsense.experiments.attribution import merged_persons, purchased_lines
 from shopsense.experiments.performance import check_period
 from shopsense.profiles import ProfileEngine
 from shopsense.profit.acquisition import cac_by_channel, touches
-from shopsense.profit.elasticity import estimate_elasticities, price_advice
+from shopsense.profit.elasticity import Model, estimate_elasticities, price_advice
 from shopsense.profit.inventory import inventory_report
 from shopsense.profit.margins import margin_analysis
 from shopsense.profit.price_history import shown_prices, weekly_panel
@@ -127,9 +129,14 @@ class ProfitOptimizationEngine:
             lines.rename({"item": "product_id"}),
             products.rename({"item": "product_id"}),
         )
+        # Weeks without a sale are seen only where views carry the price shown: then the
+        # Poisson fit uses them; an order history alone (an import) gets the log fit.
+        model: Model = "poisson" if shown.height else "log"
+        if model == "log":
+            weekly = weekly.filter(pl.col("quantity") > 0)
         if weekly.is_empty():
-            return {"products": 0, "confident": 0, "advice": []}
-        estimates = estimate_elasticities(weekly, season="month", model="poisson")
+            return {"products": 0, "confident": 0, "model": model, "advice": []}
+        estimates = estimate_elasticities(weekly, season="month", model=model)
         recent = weekly.filter(
             pl.col("period") >= pl.col("period").max() - pl.duration(weeks=RECENT_WEEKS)
         )
@@ -140,12 +147,18 @@ class ProfitOptimizationEngine:
                   on="product_id")
             .filter(pl.col("price") > 0)
         )  # fmt: skip
-        advice = price_advice(estimates, current, max_move=self.settings.price_max_move)
+        advice = price_advice(
+            estimates,
+            current,
+            max_move=self.settings.price_max_move,
+            max_elasticity=self.settings.price_max_elasticity,
+        )
         moves = advice.filter(pl.col("action") != "hold").sort(
             "expected_profit_change", descending=True
         )
         return {
             "products": estimates.height,
+            "model": model,
             "confident": int(estimates["confident"].sum()),
             "elasticity_quartiles": _quartiles(estimates.filter("confident")["elasticity"]),
             "advice": moves.head(TOP).to_dicts(),
