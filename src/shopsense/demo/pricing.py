@@ -24,7 +24,9 @@ import numpy.typing as npt
 from shopsense.demo.catalog import Catalog
 
 FACTORS = (0.6, 0.8, 1.0, 1.2, 1.4)
-N_TESTED = 20
+TESTED_SHARE = 25  # one product in this many is price-tested, at most MAX_TESTED
+MAX_TESTED = 20
+MIN_CATALOG = 200  # in a smaller catalog the best sellers carry too much of the sales to test
 ELASTICITY_RANGE = (-3.0, -0.5)
 
 
@@ -47,8 +49,9 @@ class PriceTests:
         origin: datetime,
         seed: int,
     ) -> PriceTests:
-        """The N_TESTED most popular products that are in stock and neither grouped,
-        seasonal nor slow."""
+        """The most popular products (one in TESTED_SHARE of the catalog, at most MAX_TESTED,
+        none in a catalog under MIN_CATALOG) that are in stock and neither grouped, seasonal
+        nor slow."""
         grouped = {j for group in catalog.co_purchase_groups for j in group}
         excluded = grouped | set(catalog.slow_movers)
         eligible = [
@@ -56,7 +59,8 @@ class PriceTests:
             for j in np.argsort(-popularity, kind="stable").tolist()
             if j not in excluded and catalog.season[j] is None and catalog.stock[j] > 0
         ]
-        tested = sorted(eligible[:N_TESTED])
+        n = min(MAX_TESTED, catalog.size // TESTED_SHARE) if catalog.size >= MIN_CATALOG else 0
+        tested = sorted(eligible[:n])
         rng = np.random.default_rng([seed, 8_317])
         betas = rng.uniform(*ELASTICITY_RANGE, len(tested))
         weeks = days // 7 + 1
