@@ -70,6 +70,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         write_key=WRITE_KEY,
         datasets=None,
         log_json=False,
+        dashboard_cache_seconds=0,  # figures computed on every call; cache tests turn it on
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -346,8 +347,16 @@ def demo(
     host = host or settings.host
     port = port or settings.port
     base = f"http://{host}:{port}"
+    with db.read() as conn:
+        last = conn.execute(select(func.max(activity_table.c.timestamp))).scalar_one()
+    from shopsense.clock import utcnow
+
+    end = (last or utcnow()).date() + timedelta(days=1)
+    period = f"from={end - timedelta(days=30)}&to={end}"  # the store's last 30 days
     lines = [
         f"\nshopsense demo at {base}",
+        f"  dashboard     {base}/ui/?{period}  (sign in with the secret key)",
+        f"  overview JSON {base}/dashboard/overview?{period}",
         f"  API docs      {base}/docs",
         f"  health        {base}/health",
         f"  metrics       {base}/metrics",

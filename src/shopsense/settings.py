@@ -151,9 +151,29 @@ class Settings(BaseSettings):
         lt=1.0,
         description="Largest price move pricing advice may recommend (0.1 = 10 %).",
     )
+    price_max_elasticity: float = Field(
+        default=8.0,
+        gt=1.0,
+        description="Elasticities steeper than minus this are held as implausible (likely "
+        "confounded by quantity discounts or promotions), not acted on.",
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     log_json: bool = Field(default=True, description="Structured JSON logs on stderr.")
+    # Dashboard answer cache (shopsense.dashboard.cache): how long computed figures are served
+    # and how often a change in the data may start their recomputation.
+    dashboard_cache_seconds: float = Field(
+        default=300.0,
+        ge=0.0,
+        description="Dashboard figures are reused this long while the data is unchanged "
+        "(0: computed on every request).",
+    )
+    dashboard_refresh_seconds: float = Field(
+        default=30.0,
+        ge=0.0,
+        description="After the data changes, dashboard figures are recomputed (in the "
+        "background) at most this often.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -13,6 +13,7 @@ from shopsense.api.metrics import MetricsMiddleware
 from shopsense.api.routes import (
     bundles,
     catalog,
+    dashboard,
     experiments,
     ops,
     performance,
@@ -21,6 +22,7 @@ from shopsense.api.routes import (
     profit,
     recommendations,
     tracking,
+    ui,
 )
 from shopsense.bundles.engine import BundleAutomationEngine
 from shopsense.bundles.request import BundleRequest
@@ -70,8 +72,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         performance.router,
         experiments.router,
         profit.router,
+        dashboard.router,
         privacy.router,
         ops.router,
+        ui.router,
     ):
         app.include_router(router)
     _document_raw_bodies(app)

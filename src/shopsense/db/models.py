@@ -490,6 +490,73 @@ class RecommendationRollup(Base):
     margin: Mapped[float] = mapped_column(Money, nullable=False)
 
 
+# -- dashboard rollups (shopsense.dashboard.rollup) ----------------------------------------
+# Per closed UTC day, built set-based from the events and extended on read; rebuildable.
+
+
+class DashboardActivityDay(Base):
+    """Events per day and activity type."""
+
+    __tablename__ = "dashboard_activity_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class DashboardUserDay(Base):
+    """An identified user's events on a day, with the first and last event time."""
+
+    __tablename__ = "dashboard_user_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[str] = mapped_column(Id, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, nullable=False)  # first day of the day's month
+    events: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (Index("ix_dashboard_user_day_user", "user_id", "month"),)
+
+
+class DashboardUserContextDay(Base):
+    """The devices, browsers and countries an identified user's events came from on a day."""
+
+    __tablename__ = "dashboard_user_context_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    user_id: Mapped[str] = mapped_column(Id, primary_key=True)
+
+
+class DashboardSessionDay(Base):
+    """A session's events on a day and the funnel steps it reached that day."""
+
+    __tablename__ = "dashboard_session_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    session: Mapped[str] = mapped_column(String(300), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    viewed: Mapped[int] = mapped_column(Integer, nullable=False)
+    carted: Mapped[int] = mapped_column(Integer, nullable=False)
+    checked_out: Mapped[int] = mapped_column(Integer, nullable=False)
+    purchased: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class DashboardHeatmapDay(Base):
+    """Events per day by the shop's local weekday (Monday = 0) and hour."""
+
+    __tablename__ = "dashboard_heatmap_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    weekday: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -513,3 +580,9 @@ association_rule_table = _table(AssociationRule)
 bundle_recommendation_table = _table(BundleRecommendation)
 experiment_table = _table(Experiment)
 recommendation_rollup_table = _table(RecommendationRollup)
+# dashboard rollups
+dashboard_activity_day_table = _table(DashboardActivityDay)
+dashboard_user_day_table = _table(DashboardUserDay)
+dashboard_user_context_day_table = _table(DashboardUserContextDay)
+dashboard_session_day_table = _table(DashboardSessionDay)
+dashboard_heatmap_day_table = _table(DashboardHeatmapDay)
