@@ -1,6 +1,7 @@
 """The overview's figures on a generated store equal plain SQL over the events and orders,
 closed days read from the rollup give the same answer as the live computation, and a
-purchase tracked through the API shows in revenue on the next call."""
+purchase tracked through the API shows in revenue on the next call. Every dashboard page
+needs the secret key and answers a bad period with a 422 problem."""
 
 from __future__ import annotations
 
@@ -179,19 +180,35 @@ def test_a_tracked_purchase_shows_at_once(
     assert answer["funnel"][0]["sessions"] == 0
 
 
+PATHS = (
+    "/dashboard/overview",
+    "/dashboard/user-analytics",
+    "/dashboard/recommendation-analytics",
+    "/dashboard/profit-analytics",
+)
+
+
 def test_the_secret_key_is_required(client: TestClient, write_headers: dict[str, str]) -> None:
-    for path in ("/dashboard/overview", "/dashboard/user-analytics"):
-        assert client.get(path).status_code == 401
-        assert client.get(path, headers=write_headers).status_code in (401, 403)
+    for path in PATHS:
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers=write_headers).status_code in (401, 403), path
 
 
 @pytest.mark.parametrize(
-    "query", ["from=2026-10-02T00:00:00Z&to=2026-10-01T00:00:00Z", "from=yesterday"]
+    "params",
+    [
+        {"from": "2026-10-02T00:00:00Z", "to": "2026-10-01T00:00:00Z"},
+        {"from": "2026-10-01T00:00:00Z", "to": "2026-10-01T00:00:00Z"},
+        {"from": "yesterday"},
+        {"from": "last week"},
+        {"to": "2026-02-30"},
+        {"to": "2026-13-40"},
+    ],
 )
 def test_a_bad_period_is_a_problem(
-    client: TestClient, secret_headers: dict[str, str], query: str
+    client: TestClient, secret_headers: dict[str, str], params: dict[str, str]
 ) -> None:
-    for path in ("/dashboard/overview", "/dashboard/user-analytics"):
-        answer = client.get(f"{path}?{query}", headers=secret_headers)
-        assert answer.status_code == 422
-        assert answer.headers["content-type"] == "application/problem+json"
+    for path in PATHS:
+        answer = client.get(path, params=params, headers=secret_headers)
+        assert answer.status_code == 422, path
+        assert answer.headers["content-type"] == "application/problem+json", path

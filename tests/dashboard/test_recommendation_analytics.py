@@ -1,12 +1,13 @@
 """``GET /dashboard/recommendation-analytics``: on a generated store its figures are the
 measurement engines' and match plain SQL counts of the events (impressions and clicks by
 strategy); on a hand-made case the previous-period comparison is counted by hand; the cache
-serves new figures once new events change the data version; the secret key is required and
-a bad period is a 422 problem."""
+serves new figures once new events change the data version (the secret key and bad
+periods: test_overview.py, for every page)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from shopsense.db.models import activity_table as A
 from shopsense.db.models import experiment_table as E
 from shopsense.db.models import recommendation_log_table as L
 from shopsense.db.session import Database
-from shopsense.demo import StoreSpec, generate_store
+from shopsense.demo import StoreSpec
 from shopsense.experiments.attribution import Windows
 from shopsense.experiments.bundle_performance import bundle_performance
 from shopsense.experiments.performance import recommendation_performance
@@ -34,41 +35,20 @@ SPEC = StoreSpec(users=600, products=80, days=60, seed=5)
 ALL = Period(datetime(2026, 8, 1), datetime(2026, 11, 3))  # every recommendation of the store
 OCTOBER = Period(datetime(2026, 10, 1), datetime(2026, 10, 31))  # previous: September
 LATER = datetime(2026, 12, 15)  # every conversion window closed
-SECRET = "dash-secret"
-WRITE = "dash-write"
 PATH = "/dashboard/recommendation-analytics"
 
-
-def _settings(db_url: str, **extra: Any) -> Settings:
-    return Settings(
-        database_url=db_url, datasets=None, log_json=False, timezone="UTC",
-        secret_key=SECRET, write_key=WRITE, **extra,
-    )  # fmt: skip
-
-
-def _headers(key: str = SECRET) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    CACHE.clear()
-    yield
-    CACHE.wait()
-    CACHE.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.fixture(scope="module")
-def store(_database: Database, db_url: str, emptied: Any) -> Iterator[tuple[Database, Settings]]:
+def store(
+    generated: Callable[..., AbstractContextManager[tuple[Database, Settings]]],
+) -> Iterator[tuple[Database, Settings]]:
     """A generated store whose simulated experiment is still running."""
-    emptied(_database)
-    settings = _settings(db_url)
-    generate_store(_database, SPEC, settings=settings)
-    with _database.write() as conn:
-        conn.execute(update(E).values(status="running", stopped_at=None))
-    yield _database, settings
-    CACHE.wait()
-    emptied(_database)
+    with generated(SPEC) as (db, settings):
+        with db.write() as conn:
+            conn.execute(update(E).values(status="running", stopped_at=None))
+        yield db, settings
 
 
 def _by_strategy(db: Database, kind: str) -> dict[str, int]:
@@ -139,15 +119,14 @@ def test_figures_are_the_engines(store: tuple[Database, Settings]) -> None:
     assert 0 <= treated["p_value"] <= 1 and 0 <= treated["sequential_p_value"] <= 1
 
 
-def test_the_endpoint_serves_the_page(store: tuple[Database, Settings]) -> None:
+def test_the_endpoint_serves_the_page(
+    store: tuple[Database, Settings], read_page: Callable[..., dict[str, Any]]
+) -> None:
     db, settings = store
     with TestClient(create_app(settings, db)) as client:
-        got = client.get(
-            PATH, params={"from": "2026-10-01T00:00:00Z", "to": "2026-10-31T00:00:00Z"},
-            headers=_headers(),
-        )  # fmt: skip
-    assert got.status_code == 200, got.text
-    body = got.json()
+        body = read_page(
+            client, PATH, {"from": "2026-10-01T00:00:00Z", "to": "2026-10-31T00:00:00Z"}
+        )
     assert body["period"] == {"from": "2026-10-01T00:00:00Z", "to": "2026-10-31T00:00:00Z"}
     assert body["previous"] == {"from": "2026-09-01T00:00:00Z", "to": "2026-10-01T00:00:00Z"}
     assert set(body) >= {
@@ -183,15 +162,27 @@ def _event(event_id: str, kind: str, rid: str, at: datetime, **extra: Any) -> di
     }  # fmt: skip
 
 
-def _track(client: TestClient, events: list[dict[str, Any]]) -> None:
-    got = client.post("/analytics/track-activity", json={"batch": events}, headers=_headers(WRITE))
-    assert got.status_code == 200 and got.json()["accepted"] == len(events), got.text
+@pytest.fixture
+def track(dash_write_headers: dict[str, str]) -> Callable[[TestClient, list[Any]], None]:
+    """Post a batch of events with the write key; every one must be accepted."""
+
+    def post(client: TestClient, events: list[dict[str, Any]]) -> None:
+        got = client.post(
+            "/analytics/track-activity", json={"batch": events}, headers=dash_write_headers
+        )
+        assert got.status_code == 200 and got.json()["accepted"] == len(events), got.text
+
+    return post
 
 
 @pytest.fixture
-def hand_made(db: Database, db_url: str) -> Iterator[TestClient]:
+def hand_made(
+    db: Database,
+    make_settings: Callable[..., Settings],
+    track: Callable[[TestClient, list[Any]], None],
+) -> Iterator[TestClient]:
     """One list viewed in the previous period; two in the period, one of them clicked."""
-    settings = _settings(db_url, dashboard_refresh_seconds=0.0)
+    settings = make_settings(dashboard_refresh_seconds=0.0)
     with db.write() as conn:
         conn.execute(
             insert(L),
@@ -199,7 +190,7 @@ def hand_made(db: Database, db_url: str) -> Iterator[TestClient]:
              _log("r3", T_CURRENT, "hybrid")],
         )  # fmt: skip
     with TestClient(create_app(settings, db)) as client:
-        _track(
+        track(
             client,
             [_event("v1", "recommendation_view", "r1", T_PREVIOUS),
              _event("v2", "recommendation_view", "r2", T_CURRENT),
@@ -209,51 +200,34 @@ def hand_made(db: Database, db_url: str) -> Iterator[TestClient]:
         yield client
 
 
-def _page(client: TestClient) -> dict[str, Any]:
-    got = client.get(PATH, params={"from": FROM, "to": TO}, headers=_headers())
-    assert got.status_code == 200, got.text
-    body: dict[str, Any] = got.json()
-    return body
+@pytest.fixture
+def page(
+    hand_made: TestClient, read_page: Callable[..., dict[str, Any]]
+) -> Callable[[], dict[str, Any]]:
+    """The page for October, read afresh on each call."""
+    return lambda: read_page(hand_made, PATH, {"from": FROM, "to": TO})
 
 
-def test_the_previous_period_comparison(hand_made: TestClient) -> None:
-    kpis = _page(hand_made)["kpis"]
+def test_the_previous_period_comparison(page: Callable[[], dict[str, Any]]) -> None:
+    kpis = page()["kpis"]
     assert kpis["impressions"] == {"value": 2, "previous": 1, "change": 1.0}
     assert kpis["clicks"] == {"value": 1, "previous": 0, "change": None}
     assert kpis["ctr"] == {"value": 0.5, "previous": 0.0, "change": None}
 
 
-def test_new_events_reach_the_cached_page(hand_made: TestClient) -> None:
-    first = _page(hand_made)
-    again = _page(hand_made)
+def test_new_events_reach_the_cached_page(
+    hand_made: TestClient,
+    page: Callable[[], dict[str, Any]],
+    track: Callable[[TestClient, list[Any]], None],
+) -> None:
+    first = page()
+    again = page()
     assert again["computed_at"] == first["computed_at"] and again["stale"] is False
     assert again["kpis"]["impressions"]["value"] == 2
-    _track(hand_made, [_event("v4", "recommendation_view", "r3", T_CURRENT + timedelta(hours=1))])
-    stale = _page(hand_made)  # the old figures, flagged, while new ones are computed
+    track(hand_made, [_event("v4", "recommendation_view", "r3", T_CURRENT + timedelta(hours=1))])
+    stale = page()  # the old figures, flagged, while new ones are computed
     assert stale["stale"] is True and stale["kpis"]["impressions"]["value"] == 2
     CACHE.wait()
-    fresh = _page(hand_made)
+    fresh = page()
     assert fresh["stale"] is False and fresh["computed_at"] != first["computed_at"]
     assert fresh["kpis"]["impressions"]["value"] == 3
-
-
-def test_the_secret_key_is_required(client: TestClient, write_headers: dict[str, str]) -> None:
-    assert client.get(PATH).status_code == 401
-    assert client.get(PATH, headers=write_headers).status_code in (401, 403)
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"from": "yesterday"},
-        {"to": "2026-13-40"},
-        {"from": TO, "to": FROM},
-        {"from": FROM, "to": FROM},
-    ],
-)
-def test_a_bad_period_is_a_problem(
-    client: TestClient, secret_headers: dict[str, str], params: dict[str, str]
-) -> None:
-    got = client.get(PATH, params=params, headers=secret_headers)
-    assert got.status_code == 422
-    assert got.headers["content-type"].startswith("application/problem+json")

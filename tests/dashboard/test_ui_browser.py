@@ -13,7 +13,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from shopsense.api.app import create_app
 from shopsense.clock import utcnow
 from shopsense.dashboard.web_view import fmt, fmt_change, kind_of
 from shopsense.db.session import Database
-from shopsense.demo import StoreSpec, generate_store
+from shopsense.demo import StoreSpec
 from shopsense.settings import Settings
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -46,36 +47,28 @@ TILES = ("revenue", "orders", "aov", "conversion_rate", "sessions")
 
 
 @pytest.fixture(scope="module")
-def server(_database: Database, db_url: str, emptied: Any) -> Iterator[str]:
+def server(
+    generated: Callable[..., AbstractContextManager[tuple[Database, Settings]]],
+) -> Iterator[str]:
     """A generated store ending today, served by uvicorn in a thread on a free port."""
-    emptied(_database)
-    settings = Settings(
-        database_url=db_url,
-        secret_key=SECRET,
-        write_key=WRITE,
-        datasets=None,
-        timezone="UTC",
-        log_json=False,
-    )
     spec = StoreSpec(users=250, products=50, days=40, seed=9, end=utcnow().date())
-    generate_store(_database, spec, settings=settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, _database), host="127.0.0.1", port=port, log_level="warning"
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    emptied(_database)
+    with generated(spec, secret_key=SECRET, write_key=WRITE) as (db, settings):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(settings, db), host="127.0.0.1", port=port, log_level="warning"
+        )
+        uv = uvicorn.Server(config)
+        thread = threading.Thread(target=uv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not uv.started:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        uv.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

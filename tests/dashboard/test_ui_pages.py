@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from shopsense.clock import utcnow
 from shopsense.dashboard import web_session
 from shopsense.dashboard.web_view import build_view, fmt, fmt_change, kind_of
 from shopsense.db.session import Database
-from shopsense.demo import StoreSpec, generate_store
+from shopsense.demo import StoreSpec
 from shopsense.settings import Settings
 
 SECRET = "ui-secret-key"
@@ -32,20 +33,12 @@ PAGES = ("/ui/", "/ui/users", "/ui/recommendations", "/ui/bundles", "/ui/profit"
 
 
 @pytest.fixture(scope="module")
-def store(_database: Database, db_url: str, emptied: Any) -> Iterator[tuple[Database, Settings]]:
-    emptied(_database)
-    settings = Settings(
-        database_url=db_url,
-        secret_key=SECRET,
-        write_key=WRITE,
-        datasets=None,
-        timezone="UTC",
-        log_json=False,
-    )
+def store(
+    generated: Callable[..., AbstractContextManager[tuple[Database, Settings]]],
+) -> Iterator[tuple[Database, Settings]]:
     spec = StoreSpec(users=250, products=50, days=40, seed=5, end=utcnow().date())
-    generate_store(_database, spec, settings=settings)
-    yield _database, settings
-    emptied(_database)
+    with generated(spec, secret_key=SECRET, write_key=WRITE) as store:
+        yield store
 
 
 @pytest.fixture(scope="module")

@@ -61,6 +61,7 @@ from shopsense.settings import Settings
 MAX_ENTRIES = 64  # least recently used entries beyond this are dropped
 
 Compute = Callable[[Period, datetime], dict[str, Any]]
+PageCompute = Callable[[Database, Period, datetime, Settings], dict[str, Any]]
 
 _VERSION_PARTS: dict[str, Any] = {
     "events": select(func.max(A.c.id)),
@@ -156,6 +157,24 @@ class DashboardCache:
             if entry.answer is None:
                 raise RuntimeError("the dashboard figures could not be computed")
             return {**entry.answer, "stale": False}
+
+    def page(
+        self,
+        page: str,
+        version_parts: tuple[str, ...],
+        compute: PageCompute,
+        db: Database,
+        period: Period,
+        now: datetime,
+        settings: Settings,
+    ) -> dict[str, Any]:
+        """The answer of a page whose figures are ``compute(db, period, now, settings)``,
+        cached as ``get`` caches them."""
+
+        def run(p: Period, at: datetime) -> dict[str, Any]:
+            return compute(db, p, at, settings)
+
+        return self.get(page, db, period, now, settings, run, version_parts)
 
     def _fill(
         self,

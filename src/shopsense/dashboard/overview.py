@@ -54,9 +54,7 @@ def overview(db: Database, period: Period, now: datetime, settings: Settings) ->
     """The overview's figures for ``period`` and its previous period: the page from the
     dashboard cache (``computed_at``), with revenue, orders, AOV and the live block read
     fresh on every request, so a purchase shows at once."""
-    page = CACHE.get(
-        PAGE, db, period, now, settings, lambda p, at: compute(db, p, at, settings), VERSION
-    )
+    page = CACHE.page(PAGE, VERSION, compute, db, period, now, settings)
     with db.read() as conn:
         sales = {p: order_figures(conn, p) for p in (period, period.previous)}
         live_block = live(conn, now)

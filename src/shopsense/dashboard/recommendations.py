@@ -78,9 +78,7 @@ def recommendation_analytics(
     db: Database, period: Period, now: datetime, settings: Settings
 ) -> dict[str, Any]:
     """The page's answer for ``period`` (cached, see the module docstring)."""
-    return CACHE.get(
-        PAGE, db, period, now, settings, lambda p, at: compute(db, p, at, settings), VERSION
-    )
+    return CACHE.page(PAGE, VERSION, compute, db, period, now, settings)
 
 
 def compute(db: Database, period: Period, now: datetime, settings: Settings) -> dict[str, Any]:

@@ -51,9 +51,7 @@ def user_analytics(
     db: Database, period: Period, now: datetime, settings: Settings
 ) -> dict[str, Any]:
     """The page's answer for ``period``, from the dashboard cache (``computed_at``)."""
-    return CACHE.get(
-        PAGE, db, period, now, settings, lambda p, at: compute(db, p, at, settings), VERSION
-    )
+    return CACHE.page(PAGE, VERSION, compute, db, period, now, settings)
 
 
 def compute(db: Database, period: Period, now: datetime, settings: Settings) -> dict[str, Any]:

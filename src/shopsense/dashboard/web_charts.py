@@ -194,34 +194,31 @@ def charts_for(slug: str, view: View, live: bool = False) -> list[Chart]:
     return charts
 
 
+def _activity_chart(chart_id: str, title: str, shares: Any, labels: list[str]) -> Chart | None:
+    """A bar chart of a profile's activity per hour or weekday (one figure per label), or
+    None when the profile has no such list."""
+    if not isinstance(shares, list) or len(shares) != len(labels):
+        return None
+    kind: Kind = "percent" if all(isinstance(s, float) for s in shares) else "count"
+    return Chart(
+        chart_id, title, "bar", kind, labels, [{"label": "Share of activity", "data": shares}]
+    )
+
+
 def profile_charts(profile: dict[str, Any]) -> list[Chart]:
     """A user's shopping hours and weekdays."""
-    charts = []
-    hours = profile.get("preferred_hours")
-    if isinstance(hours, list) and len(hours) == 24:
-        charts.append(
-            Chart(
-                "chart-hours",
-                "Activity by hour",
-                "bar",
-                "percent" if all(isinstance(h, float) for h in hours) else "count",
-                [f"{h:02d}" for h in range(24)],
-                [{"label": "Share of activity", "data": hours}],
-            )
-        )
-    days = profile.get("preferred_days")
-    if isinstance(days, list) and len(days) == 7:
-        charts.append(
-            Chart(
-                "chart-days",
-                "Activity by weekday",
-                "bar",
-                "percent" if all(isinstance(d, float) for d in days) else "count",
-                list(WEEKDAYS),
-                [{"label": "Share of activity", "data": days}],
-            )
-        )
-    return charts
+    charts = [
+        _activity_chart(
+            "chart-hours",
+            "Activity by hour",
+            profile.get("preferred_hours"),
+            [f"{h:02d}" for h in range(24)],
+        ),
+        _activity_chart(
+            "chart-days", "Activity by weekday", profile.get("preferred_days"), list(WEEKDAYS)
+        ),
+    ]
+    return [c for c in charts if c is not None]
 
 
 __all__ = ["SPECS", "Chart", "ChartSpec", "charts_for", "profile_charts"]

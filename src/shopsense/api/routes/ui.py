@@ -322,12 +322,16 @@ def _nav() -> list[tuple[str, str, str]]:
     return [(p.slug, p.title, p.path) for p in PAGES.values()]
 
 
+def _fetch(request: Request, page: Page, rng: Range, now: datetime) -> dict[str, Any]:
+    return page.fetch(request.app.state.db, rng.period, now, request.app.state.settings)
+
+
 def _render_page(request: Request, page: Page) -> Response:
     if not _signed_in(request):
         return _to_login(request)
     now = utcnow()
     rng, warning = _range_or_default(request, now)
-    data = page.fetch(request.app.state.db, rng.period, now, request.app.state.settings)
+    data = _fetch(request, page, rng, now)
     view = build_view(data)
     charts = charts_for(page.slug, view, live=page.live)
     return _html(
@@ -361,29 +365,17 @@ def _presets(now: datetime, rng: Range) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/ui/")
-def overview_page(request: Request) -> Response:
-    return _render_page(request, PAGES["overview"])
+def _page_route(page: Page) -> Callable[[Request], Response]:
+    """The handler of ``GET page.path``: the page rendered for its period."""
+
+    def show(request: Request) -> Response:
+        return _render_page(request, page)
+
+    return show
 
 
-@router.get("/ui/users")
-def users_page(request: Request) -> Response:
-    return _render_page(request, PAGES["users"])
-
-
-@router.get("/ui/recommendations")
-def recommendations_page(request: Request) -> Response:
-    return _render_page(request, PAGES["recommendations"])
-
-
-@router.get("/ui/bundles")
-def bundles_page(request: Request) -> Response:
-    return _render_page(request, PAGES["bundles"])
-
-
-@router.get("/ui/profit")
-def profit_page(request: Request) -> Response:
-    return _render_page(request, PAGES["profit"])
+for _page in PAGES.values():
+    router.add_api_route(_page.path, _page_route(_page), methods=["GET"], name=f"{_page.slug}_page")
 
 
 def _profile(request: Request, user_id: str) -> tuple[dict[str, Any], View]:
@@ -459,16 +451,23 @@ def profile_page(request: Request, user_id: str) -> Response:
 # -- JSON and CSV -------------------------------------------------------------------------
 
 
-@router.get("/ui/api/{slug}")
-def page_json(request: Request, slug: str) -> dict[str, Any]:
-    """A page's figures, exactly as its page function answers them (session required)."""
+def _requested(request: Request, slug: str) -> tuple[Range, dict[str, Any]]:
+    """The figures of page ``slug`` for the period of ``from`` and ``to``, with that period
+    (session required)."""
     _require(request)
     page = PAGES.get(slug)
     if page is None:
         raise NotFound(f"no dashboard page {slug!r}")
     now = utcnow()
     rng = resolve_range(request.query_params.get("from"), request.query_params.get("to"), now)
-    return page.fetch(request.app.state.db, rng.period, now, request.app.state.settings)
+    return rng, _fetch(request, page, rng, now)
+
+
+@router.get("/ui/api/{slug}")
+def page_json(request: Request, slug: str) -> dict[str, Any]:
+    """A page's figures, exactly as its page function answers them (session required)."""
+    _, data = _requested(request, slug)
+    return data
 
 
 def _csv_response(name: str, text: str) -> Response:
@@ -498,13 +497,7 @@ def export_profile(request: Request, user_id: str, table: str) -> Response:
 @router.get("/ui/export/{slug}/{table}.csv")
 def export_table(request: Request, slug: str, table: str) -> Response:
     """One table of a page as CSV, for the period of ``from`` and ``to``."""
-    _require(request)
-    page = PAGES.get(slug)
-    if page is None:
-        raise NotFound(f"no dashboard page {slug!r}")
-    now = utcnow()
-    rng = resolve_range(request.query_params.get("from"), request.query_params.get("to"), now)
-    data = page.fetch(request.app.state.db, rng.period, now, request.app.state.settings)
+    rng, data = _requested(request, slug)
     view = build_view(data)
     if table == "summary":
         found: Table | None = make_table("summary", [_tile_row(t) for t in view.tiles])
