@@ -125,3 +125,28 @@ def test_erasing_an_unknown_user_is_404(client: TestClient, secret_headers: dict
 
 def test_erase_needs_the_secret_key(client: TestClient, write_headers: dict[str, str]) -> None:
     assert client.delete("/users/alice", headers=write_headers).status_code == 403
+
+
+def test_erase_takes_the_user_out_of_the_dashboard_rollups(
+    client: TestClient,
+    write_headers: dict[str, str],
+    secret_headers: dict[str, str],
+    db: Database,
+    settings: Settings,
+) -> None:
+    from shopsense.dashboard.overview import overview
+    from shopsense.dashboard.period import Period
+    from shopsense.db.models import dashboard_user_day_table
+
+    at = "2026-01-05T10:00:00Z"
+    batch = [{**e, "timestamp": at} for user in ("alice", "bob") for e in _events(user)]
+    answer = client.post("/analytics/track-activity", json={"batch": batch}, headers=write_headers)
+    assert answer.status_code == 200, answer.text
+    period, now = Period(datetime(2026, 1, 1), datetime(2026, 2, 1)), datetime(2026, 3, 1)
+    assert overview(db, period, now, settings)["users"]["active"]["value"] == 2  # days rolled up
+    assert _count(db, dashboard_user_day_table, user_id="alice") == 1
+    assert client.delete("/users/alice", headers=secret_headers).status_code == 200
+    assert _count(db, dashboard_user_day_table, user_id="alice") == 0
+    after = overview(db, period, now, settings)
+    assert after["users"]["active"]["value"] == 1
+    assert after["orders"]["value"] == 1

@@ -321,7 +321,7 @@ def refresh(db: Database, now: datetime, timezone: str) -> Rollup:
                 first = late.date()
     if restart:
         with db.write() as conn:
-            _clear(conn)
+            clear(conn)
     if first is None or first > closed:
         return Rollup(through, tz, db.dialect)
     day = first
@@ -354,7 +354,7 @@ def _roll(
 def rebuild(db: Database, now: datetime, timezone: str) -> Rollup:
     """Forget the rollup and build it again from the events."""
     with db.write() as conn:
-        _clear(conn)
+        clear(conn)
     return refresh(db, now, timezone)
 
 
@@ -363,7 +363,9 @@ def live(now: datetime, timezone: str, dialect: str) -> Rollup:
     return Rollup(None, ZoneInfo(timezone), dialect)
 
 
-def _clear(conn: Connection) -> None:
+def clear(conn: Connection) -> None:
+    """Forget the rollup (the next read builds it again from the events): an erasure takes
+    a user's rows out of every day and session they touched."""
     for table in TABLES:
         conn.execute(delete(table))
     conn.execute(delete(S).where(S.c.name == STATE))

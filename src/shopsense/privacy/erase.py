@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Connection, Table, delete, func, or_, select
 
+from shopsense.dashboard.rollup import clear as clear_rollup
 from shopsense.db.models import (
     activity_table,
     bundle_recommendation_table,
@@ -48,7 +49,8 @@ CHILDREN: dict[str, tuple[Table, str]] = {
 
 def erase_user(conn: Connection, user_id: str) -> dict[str, int]:
     """Delete the user's events, orders, refunds, profile, recommendations and bundles
-    served, identities and user row; answer the counts."""
+    served, identities and user row, and forget the dashboard rollups built from their
+    events; answer the counts."""
     known = conn.execute(
         select(func.count()).select_from(users_table).where(users_table.c.user_id == user_id)
     ).scalar_one()
@@ -72,4 +74,5 @@ def erase_user(conn: Connection, user_id: str) -> dict[str, int]:
             result = conn.execute(delete(child_table).where(child_table.c[key].in_(parents)))
             counts[child_table.name] = int(result.rowcount)
         counts[table.name] = int(conn.execute(delete(table).where(cond)).rowcount)
+    clear_rollup(conn)  # the dashboard's day rollups are rebuilt without them on next read
     return counts

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from shopsense.api.deps import DbDep, SecretKey
+from shopsense.dashboard.cache import CACHE
 from shopsense.privacy.erase import erase_user
 
 router = APIRouter(tags=["privacy"])
@@ -20,4 +21,6 @@ class EraseResponse(BaseModel):
 def delete_user(user_id: str, _: SecretKey, db: DbDep) -> EraseResponse:
     """Erase everything shopsense holds about the user; answers the rows erased per table."""
     with db.write() as conn:
-        return EraseResponse(user_id=user_id, erased=erase_user(conn, user_id))
+        erased = erase_user(conn, user_id)
+    CACHE.clear()  # no dashboard answer computed before the erasure is served after it
+    return EraseResponse(user_id=user_id, erased=erased)
