@@ -720,7 +720,7 @@ def report_profit(
 
     settings = get_settings()
     report = ProfitOptimizationEngine(_database(settings), settings).report(
-        parse_as_of(from_), parse_as_of(to), now=utcnow()
+        parse_as_of(from_, "from"), parse_as_of(to, "to"), now=utcnow()
     )
     revenue = report["revenue"]
     console.print(

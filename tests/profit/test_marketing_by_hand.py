@@ -118,3 +118,19 @@ def test_revenue_per_user_by_hand(report: dict[str, Any]) -> None:
     assert revenue["buyers"] == 4
     assert revenue["revenue_per_user"] == pytest.approx(20.0)
     assert revenue["gross_margin"] == pytest.approx(40.0)
+
+
+def test_a_from_date_starts_at_the_beginning_of_that_day(
+    report: dict[str, Any], client: TestClient, secret_headers: dict[str, str]
+) -> None:
+    """``from=2026-01-03`` counts alice, first seen on the 3rd at 10:00 (a plain ``to``
+    date is the end of that day)."""
+    answer = client.get(
+        "/analytics/profit-optimization",
+        params={"from": "2026-01-03", "to": "2026-01-03"},
+        headers=secret_headers,
+    )
+    assert answer.status_code == 200, answer.text
+    google = {c["channel"]: c for c in answer.json()["marketing"]}["google"]
+    assert google["new_customers"] == 1
+    assert google["spend"] == pytest.approx(0.0)

@@ -18,12 +18,13 @@ from shopsense.timefmt import iso_utc
 def parse_as_of(value: str | None, name: str = "as_of") -> datetime | None:
     """``as_of`` (or the query parameter ``name``) as naive UTC: a datetime as given (UTC if
     no offset), a plain date as the end of that day, so ``as_of=2026-11-01`` includes all of
-    the 1st."""
+    the 1st — and for ``from``, the start of it, so ``from=2026-11-01`` does too."""
     if value is None:
         return None
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time.max)
+            day = date.fromisoformat(value)
+            return datetime.combine(day, time.min if name == "from" else time.max)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationFailed(
