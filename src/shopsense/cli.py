@@ -292,9 +292,14 @@ def _serve(settings: Settings, db: Database, host: str, port: int) -> None:
 
     from shopsense.api.app import create_app
     from shopsense.api.metrics import configure_logging
+    from shopsense.clock import utcnow
+    from shopsense.dashboard.warm import warm_in_background
 
     configure_logging(settings.log_json)
-    uvicorn.run(create_app(settings, db), host=host, port=port, access_log=False)
+    app = create_app(settings, db)
+    if settings.dashboard_cache_seconds > 0:  # first visits answered from the cache
+        warm_in_background(db, settings, utcnow())
+    uvicorn.run(app, host=host, port=port, access_log=False)
 
 
 @app.command()

@@ -28,7 +28,7 @@ from shopsense.api.params import answer, parse_as_of
 from shopsense.clock import utcnow
 from shopsense.dashboard import web_session
 from shopsense.dashboard.overview import overview
-from shopsense.dashboard.period import Period
+from shopsense.dashboard.period import DEFAULT_DAYS, Period
 from shopsense.dashboard.profit import profit_analytics
 from shopsense.dashboard.recommendations import recommendation_analytics
 from shopsense.dashboard.users import user_analytics
@@ -53,7 +53,6 @@ from shopsense.profiles import ProfileEngine
 from shopsense.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "dashboard" / "static"
-DEFAULT_DAYS = 30
 PRESETS = (7, 30, 90)
 POLL_SECONDS = 5
 TOP_BUNDLES = 20
