@@ -242,6 +242,12 @@ def test_a_customer_profile_drills_down_from_the_users_page(signed_in: TestClien
     for link in _links(profile.text):
         assert signed_in.get(link).status_code == 200, link
     assert signed_in.get("/ui/users/nobody-here").status_code == 404
+    # the users page lists its top customers, each a link to the profile
+    page = signed_in.get("/ui/users").text
+    linked = re.findall(r'href="(/ui/users/[^"/]+)"', page)
+    assert linked
+    for link in linked[:3]:
+        assert signed_in.get(link).status_code == 200, link
 
 
 def test_the_views_find_every_table_of_the_answers(signed_in: TestClient) -> None:

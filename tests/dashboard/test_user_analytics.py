@@ -96,6 +96,26 @@ def test_cohorts_heatmap_churn_devices_and_engagement(
     assert bands == {"one_day": 2, "occasional": 1, "regular": 0, "frequent": 0}
 
 
+def test_top_customers_by_net_revenue(
+    client: TestClient, write_headers: dict[str, str], db: Database, settings: Settings
+) -> None:
+    at = datetime(2026, 11, 10, 10)
+    spend = {"U1": [5.0, 5.0], "U2": [30.0], "U3": [12.0]}  # U1: two orders of 5
+    events = [
+        event(10 * i + j, "purchase", user, at.replace(minute=j), order_id=f"O-{user}-{j}",
+              items=[{"product_id": "P1", "quantity": 1, "price": price}])
+        for i, (user, prices) in enumerate(spend.items())
+        for j, price in enumerate(prices)
+    ]  # fmt: skip
+    track(client, write_headers, events)
+    answer = user_analytics(db, Period(datetime(2026, 11, 1), NOW), NOW, settings)
+    assert answer["top_customers"] == [
+        {"user_id": "U2", "orders": 1, "revenue": 30.0},
+        {"user_id": "U3", "orders": 1, "revenue": 12.0},
+        {"user_id": "U1", "orders": 2, "revenue": 10.0},
+    ]
+
+
 def test_segments_are_the_profile_engines(
     client: TestClient, write_headers: dict[str, str], db: Database, settings: Settings
 ) -> None:

@@ -21,9 +21,11 @@ from sqlalchemy import Connection, func, select
 from shopsense.dashboard.cache import CACHE
 from shopsense.dashboard.period import Period, compare
 from shopsense.dashboard.rollup import Rollup, refresh
+from shopsense.db.models import activity_table as A
 from shopsense.db.models import dashboard_heatmap_day_table as HEATMAP_DAY
 from shopsense.db.models import dashboard_user_context_day_table as CONTEXT_DAY
 from shopsense.db.models import dashboard_user_day_table as USER_DAY
+from shopsense.db.models import orders_table as O
 from shopsense.db.session import Database
 from shopsense.profiles.engine import ProfileEngine
 from shopsense.settings import Settings
@@ -40,6 +42,7 @@ ENGAGEMENT_BANDS = (
     ("frequent", 10, None),
 )
 COHORT_MONTHS = 12
+TOP_CUSTOMERS = 10
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 BEGINNING = datetime(1970, 1, 1)
 
@@ -86,6 +89,7 @@ def compute(db: Database, period: Period, now: datetime, settings: Settings) -> 
             "browsers": contexts["browser"],
             "countries": contexts["country"],
             "heatmap": heatmap(conn, rollup, period),
+            "top_customers": top_customers(conn, period),
             "engagement": engagement(conn, rollup, period),
         }
 
@@ -101,11 +105,15 @@ def snapshot_time(bound: datetime) -> datetime:
 def segment_snapshot(db: Database, settings: Settings, as_of: datetime) -> pl.DataFrame:
     """user_id, value and lifecycle segment, predicted 12-month CLV and orders of every
     user as of ``as_of`` (the stored population fit when it is not later, else one fitted
-    at ``as_of``); cached per database, time and fit."""
+    at ``as_of``); cached per database, time, fit and the events before ``as_of`` (their
+    count and newest id: a late event or an erasure makes a new snapshot)."""
     engine = ProfileEngine(db, settings)
     with db.read() as conn:
         state = engine.state_for(conn, as_of)
-        key = (db.url, as_of, settings.timezone, state.as_of if state else None)
+        events = tuple(
+            conn.execute(select(func.count(), func.max(A.c.id)).where(A.c.timestamp < as_of)).one()
+        )
+        key = (db.url, as_of, settings.timezone, state.as_of if state else None, events)
         with _LOCK:
             cached = _SNAPSHOTS.get(key)
         if cached is not None:
@@ -252,6 +260,28 @@ def context_shares(
     for entries in out.values():
         entries.sort(key=lambda e: (-e["users"], e["name"]))
     return out
+
+
+def top_customers(conn: Connection, period: Period) -> list[dict[str, Any]]:
+    """The identified customers with the most net revenue from the period's non-cancelled
+    orders (the page links each to their profile)."""
+    revenue = func.sum(O.c.revenue - O.c.refunded_amount)
+    rows = conn.execute(
+        select(O.c.user_id, func.count(), revenue)
+        .where(
+            O.c.user_id.is_not(None),
+            O.c.status != "cancelled",
+            O.c.placed_at >= period.start,
+            O.c.placed_at < period.end,
+        )
+        .group_by(O.c.user_id)
+        .order_by(revenue.desc(), O.c.user_id)
+        .limit(TOP_CUSTOMERS)
+    ).all()
+    return [
+        {"user_id": user, "orders": int(n), "revenue": round(float(total), 2)}
+        for user, n, total in rows
+    ]
 
 
 def heatmap(conn: Connection, rollup: Rollup, period: Period) -> dict[str, Any]:
