@@ -1,33 +1,6 @@
 """Experiments: A/B statistics, always-valid monitoring, SRM checks and stable assignment."""
 
-from shopsense.experiments.stats import (
-    DEFAULT_RELATIVE_TAU,
-    HOLDOUT,
-    Comparison,
-    RatioEstimate,
-    Sequential,
-    Srm,
-    assign,
-    compare,
-    fixed_horizon_valid,
-    planned_sample_size,
-    ratio_estimate,
-    sequential,
-    srm_check,
-)
+from shopsense.experiments import stats
+from shopsense.experiments.stats import *  # noqa: F403 - the package answers with stats' API
 
-__all__ = [
-    "DEFAULT_RELATIVE_TAU",
-    "HOLDOUT",
-    "Comparison",
-    "RatioEstimate",
-    "Sequential",
-    "Srm",
-    "assign",
-    "compare",
-    "fixed_horizon_valid",
-    "planned_sample_size",
-    "ratio_estimate",
-    "sequential",
-    "srm_check",
-]
+__all__ = stats.__all__
