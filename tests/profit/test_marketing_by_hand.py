@@ -134,3 +134,17 @@ def test_a_from_date_starts_at_the_beginning_of_that_day(
     google = {c["channel"]: c for c in answer.json()["marketing"]}["google"]
     assert google["new_customers"] == 1
     assert google["spend"] == pytest.approx(0.0)
+
+
+def test_a_to_date_keeps_that_days_spend(
+    report: dict[str, Any], client: TestClient, secret_headers: dict[str, str]
+) -> None:
+    """``to=2026-01-09`` is the end of the 9th: google's 20 spent that day counts."""
+    answer = client.get(
+        "/analytics/profit-optimization",
+        params={"from": "2026-01-01", "to": "2026-01-09"},
+        headers=secret_headers,
+    )
+    assert answer.status_code == 200, answer.text
+    google = {c["channel"]: c for c in answer.json()["marketing"]}["google"]
+    assert google["spend"] == pytest.approx(60.0)

@@ -13,7 +13,7 @@ per customer (CAC).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
@@ -89,10 +89,19 @@ def touches(conn: Connection, end: datetime) -> pl.DataFrame:
     )
 
 
-def cac_by_channel(conn: Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def _days_through(end: datetime) -> date:
+    """The first day a spend line is past ``end`` (exclusive): a day that has begun by
+    ``end`` is in, so ``to=2026-01-09`` (the end of the 9th) keeps the 9th's spend."""
+    return end.date() if end.time() == time.min else end.date() + timedelta(days=1)
+
+
+def cac_by_channel(
+    conn: Connection, start: datetime, end: datetime, people: pl.DataFrame | None = None
+) -> list[dict[str, Any]]:
     """Per channel (first-touch ``utm_source``, and every channel with spend): spend, new
-    customers by first and by last touch, and CAC by first touch (null without customers)."""
-    people = touches(conn, end).filter(
+    customers by first and by last touch, and CAC by first touch (null without customers).
+    ``people`` is ``touches(conn, end)`` when the caller already has it."""
+    people = (touches(conn, end) if people is None else people).filter(
         pl.col("is_user") & (pl.col("first_seen") >= start) & (pl.col("first_seen") < end)
     )
     by_first = people.group_by(pl.col("first_source").alias("channel")).agg(
@@ -103,7 +112,7 @@ def cac_by_channel(conn: Connection, start: datetime, end: datetime) -> list[dic
     )
     spent = conn.execute(
         select(S.c.channel, func.sum(S.c.amount))
-        .where(and_(S.c.date >= start.date(), S.c.date < end.date()))
+        .where(and_(S.c.date >= start.date(), S.c.date < _days_through(end)))
         .group_by(S.c.channel)
     ).all()
     spend = pl.DataFrame(

@@ -71,8 +71,8 @@ class ProfitOptimizationEngine:
                 {"product_id": "item", "at": "placed_at", "order_id": "basket"}
             )
             shown = shown_prices(conn, start, end)
-            channels = cac_by_channel(conn, start, end)
             people = touches(conn, end)
+            channels = cac_by_channel(conn, start, end, people)
             clv = pl.DataFrame(
                 conn.execute(select(PR.c.user_id, PR.c.predicted_clv_12m)).all(),
                 schema={"person": pl.String, "clv": pl.Float64},
