@@ -17,11 +17,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Connection, Integer, and_, func, select
 
 from shopsense.dashboard.cache import CACHE
 from shopsense.dashboard.period import Period, compare
-from shopsense.dashboard.rollup import Rollup, day_of, minute_of, refresh, seconds_between
+from shopsense.dashboard.rollup import (
+    Rollup,
+    as_date,
+    day_of,
+    minute_of,
+    refresh,
+    seconds_between,
+)
 from shopsense.db.models import activity_table as A
 from shopsense.db.models import dashboard_activity_day_table as ACTIVITY_DAY
 from shopsense.db.models import dashboard_session_day_table as SESSION_DAY
@@ -123,15 +131,18 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return round(numerator / denominator, 6)
 
 
-def _in_period(column: Any, period: Period) -> Any:
-    return and_(column >= period.start, column < period.end)
+def sold_in(period: Period) -> Any:
+    """The non-cancelled orders placed in the period."""
+    return and_(
+        O.c.status != "cancelled", O.c.placed_at >= period.start, O.c.placed_at < period.end
+    )
 
 
 def order_figures(conn: Connection, period: Period) -> dict[str, Any]:
     """Orders, net revenue and AOV of the non-cancelled orders placed in the period."""
     row = conn.execute(
         select(func.count(), func.coalesce(func.sum(O.c.revenue - O.c.refunded_amount), 0.0))
-        .where(and_(O.c.status != "cancelled", _in_period(O.c.placed_at, period)))
+        .where(sold_in(period))
     ).one()  # fmt: skip
     orders, revenue = int(row[0]), round(float(row[1]), 2)
     return {"orders": orders, "revenue": revenue, "aov": _ratio(revenue, orders)}
@@ -224,7 +235,7 @@ def top_sellers(
             func.sum(OI.c.price * OI.c.quantity).label("revenue"),
         )
         .select_from(OI.join(O, O.c.order_id == OI.c.order_id))
-        .where(and_(O.c.status != "cancelled", _in_period(O.c.placed_at, period)))
+        .where(sold_in(period))
         .group_by(OI.c.product_id)
         .subquery()
     )
@@ -232,29 +243,24 @@ def top_sellers(
         select(lines.c.product_id, P.c.name, P.c.category, lines.c.units, lines.c.revenue)
         .select_from(lines.outerjoin(P, P.c.product_id == lines.c.product_id))
     ).all()  # fmt: skip
-    products = sorted(
-        (
-            {
-                "product_id": r[0],
-                "name": r[1],
-                "category": r[2],
-                "units": int(r[3]),
-                "revenue": round(float(r[4]), 2),
-            }
-            for r in rows
-        ),
-        key=lambda p: (-p["revenue"], p["product_id"]),
+    frame = pl.DataFrame(
+        [(r[0], r[1], r[2], int(r[3]), float(r[4])) for r in rows],
+        schema={"product_id": pl.String, "name": pl.String, "category": pl.String,
+                "units": pl.Int64, "revenue": pl.Float64},
+        orient="row",
+    )  # fmt: skip
+    products = (
+        frame.sort(["revenue", "product_id"], descending=[True, False])
+        .head(TOP)
+        .with_columns(pl.col("revenue").round(2))
     )
-    categories: dict[str, dict[str, Any]] = {}
-    for p in products:
-        name = p["category"] or "(none)"
-        entry = categories.setdefault(name, {"category": name, "units": 0, "revenue": 0.0})
-        entry["units"] += p["units"]
-        entry["revenue"] += p["revenue"]
-    by_category = sorted(categories.values(), key=lambda c: (-c["revenue"], c["category"]))
-    for c in by_category:
-        c["revenue"] = round(c["revenue"], 2)
-    return products[:TOP], by_category[:TOP]
+    by_category = (
+        frame.group_by(pl.col("category").fill_null("(none)"))
+        .agg(pl.col("units").sum(), pl.col("revenue").sum().round(2))
+        .sort(["revenue", "category"], descending=[True, False])
+        .head(TOP)
+    )
+    return products.to_dicts(), by_category.to_dicts()
 
 
 def daily_series(conn: Connection, rollup: Rollup, period: Period) -> list[dict[str, Any]]:
@@ -263,7 +269,7 @@ def daily_series(conn: Connection, rollup: Rollup, period: Period) -> list[dict[
     day = day_of(O.c.placed_at, dialect).label("day")
     sold = conn.execute(
         select(day, func.count(), func.sum(O.c.revenue - O.c.refunded_amount))
-        .where(and_(O.c.status != "cancelled", _in_period(O.c.placed_at, period)))
+        .where(sold_in(period))
         .group_by(day)
     ).all()  # fmt: skip
     days = rollup.rows(SESSION_DAY, period.start, period.end)
@@ -276,15 +282,11 @@ def daily_series(conn: Connection, rollup: Rollup, period: Period) -> list[dict[
         series[d] = {"day": d, "revenue": 0.0, "orders": 0, "sessions": 0}
         d += timedelta(days=1)
     for d, orders, revenue in sold:
-        entry = series[_as_date(d)]
+        entry = series[as_date(d)]
         entry["orders"], entry["revenue"] = int(orders), round(float(revenue), 2)
     for d, count in visits:
-        series[_as_date(d)]["sessions"] = int(count)
+        series[as_date(d)]["sessions"] = int(count)
     return list(series.values())
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def live(conn: Connection, now: datetime) -> dict[str, Any]:

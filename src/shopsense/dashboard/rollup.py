@@ -65,6 +65,11 @@ TABLES = (ACTIVITY_DAY, USER_DAY, CONTEXT_DAY, SESSION_DAY, HEATMAP_DAY)
 # -- dialect helpers ------------------------------------------------------------------------
 
 
+def as_date(value: Any) -> date:
+    """A day column's value as a date (SQLite answers text, PostgreSQL a date)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
 def _pg(dialect: str) -> bool:
     return dialect == "postgresql"
 

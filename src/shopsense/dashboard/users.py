@@ -19,8 +19,9 @@ import polars as pl
 from sqlalchemy import Connection, func, select
 
 from shopsense.dashboard.cache import CACHE
+from shopsense.dashboard.overview import sold_in
 from shopsense.dashboard.period import Period, compare
-from shopsense.dashboard.rollup import Rollup, refresh
+from shopsense.dashboard.rollup import Rollup, as_date, refresh
 from shopsense.db.models import activity_table as A
 from shopsense.db.models import dashboard_heatmap_day_table as HEATMAP_DAY
 from shopsense.db.models import dashboard_user_context_day_table as CONTEXT_DAY
@@ -215,7 +216,7 @@ def cohorts(conn: Connection, rollup: Rollup, period: Period) -> list[dict[str, 
     end_month = _month_index((period.end - timedelta(microseconds=1)).date())
     table: dict[int, dict[int, int]] = {}
     for cohort, month, users in rows:
-        c, m = _month_index(_as_date(cohort)), _month_index(_as_date(month))
+        c, m = _month_index(as_date(cohort)), _month_index(as_date(month))
         if end_month - COHORT_MONTHS < c <= end_month:
             table.setdefault(c, {})[m - c] = int(users)
     out = []
@@ -236,10 +237,6 @@ def cohorts(conn: Connection, rollup: Rollup, period: Period) -> list[dict[str, 
 
 def _month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def context_shares(
@@ -268,12 +265,7 @@ def top_customers(conn: Connection, period: Period) -> list[dict[str, Any]]:
     revenue = func.sum(O.c.revenue - O.c.refunded_amount)
     rows = conn.execute(
         select(O.c.user_id, func.count(), revenue)
-        .where(
-            O.c.user_id.is_not(None),
-            O.c.status != "cancelled",
-            O.c.placed_at >= period.start,
-            O.c.placed_at < period.end,
-        )
+        .where(O.c.user_id.is_not(None), sold_in(period))
         .group_by(O.c.user_id)
         .order_by(revenue.desc(), O.c.user_id)
         .limit(TOP_CUSTOMERS)
